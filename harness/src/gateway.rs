@@ -1,0 +1,357 @@
+//! The simulated payment gateway: for every (payment, attempt) a deterministic
+//! verdict, so the expected fate of every payment is known before it is produced.
+//!
+//! A payment is born into one [`PaymentClass`], decided by a stable hash of its id
+//! (which carries the generator's seed). A *transient* payment fails its first `failures` attempts and then
+//! succeeds (the bank API came back); a *permanent* one fails every attempt (the
+//! customer really is invalid); poison never even parses.
+
+use std::fmt;
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::payments::{parse_payment, stable_hash, Payment, PoisonError, PoisonKind};
+use crate::time_scale::TimeScale;
+
+/// Failures that clear on their own: worth retrying later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransientReason {
+    NetworkTimeout,
+    BankApiDown,
+    FraudServiceUnavailable,
+    RateLimited,
+}
+
+/// Failures no retry will fix: they need a human, or a bug fix and a replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermanentReason {
+    InvalidCustomer,
+    InsufficientFunds,
+    FraudCheckFailed,
+    CurrencyNotSupported,
+}
+
+impl TransientReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransientReason::NetworkTimeout => "network_timeout",
+            TransientReason::BankApiDown => "bank_api_down",
+            TransientReason::FraudServiceUnavailable => "fraud_service_unavailable",
+            TransientReason::RateLimited => "rate_limited",
+        }
+    }
+}
+
+impl PermanentReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PermanentReason::InvalidCustomer => "invalid_customer",
+            PermanentReason::InsufficientFunds => "insufficient_funds",
+            PermanentReason::FraudCheckFailed => "fraud_check_failed",
+            PermanentReason::CurrencyNotSupported => "currency_not_supported",
+        }
+    }
+}
+
+/// What a payment is, from birth. The ground truth every grader compares against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "class", rename_all = "snake_case")]
+pub enum PaymentClass {
+    Healthy,
+    /// Fails its first `failures` attempts with `reason`, then succeeds.
+    Transient { reason: TransientReason, failures: u32 },
+    Permanent { reason: PermanentReason },
+    Poison { kind: PoisonKind },
+}
+
+impl PaymentClass {
+    /// Will a consumer that makes at most `max_attempts` attempts process it?
+    pub fn succeeds_within(self, max_attempts: u32) -> bool {
+        match self {
+            PaymentClass::Healthy => max_attempts >= 1,
+            PaymentClass::Transient { failures, .. } => failures < max_attempts,
+            PaymentClass::Permanent { .. } | PaymentClass::Poison { .. } => false,
+        }
+    }
+
+    /// A short label for tables: `healthy`, `transient`, `permanent`, `poison`.
+    pub fn label(self) -> &'static str {
+        match self {
+            PaymentClass::Healthy => "healthy",
+            PaymentClass::Transient { .. } => "transient",
+            PaymentClass::Permanent { .. } => "permanent",
+            PaymentClass::Poison { .. } => "poison",
+        }
+    }
+}
+
+/// Why one attempt at one payment failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PaymentError {
+    #[error("Payment processing failed: {}", .0.as_str())]
+    Transient(TransientReason),
+    #[error("Payment processing failed: {}", .0.as_str())]
+    Permanent(PermanentReason),
+    #[error(transparent)]
+    Poison(#[from] PoisonError),
+}
+
+impl PaymentError {
+    /// Worth retrying? Only transient failures are; retrying poison or a permanent
+    /// failure only burns time (Lab 4.1 shows how much).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, PaymentError::Transient(_))
+    }
+
+    /// The machine-readable reason, e.g. `network_timeout` or `malformed_json`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PaymentError::Transient(reason) => reason.as_str(),
+            PaymentError::Permanent(reason) => reason.as_str(),
+            PaymentError::Poison(poison) => poison.kind.as_str(),
+        }
+    }
+
+    /// The failure's type: `transient`, `permanent` or `poison`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            PaymentError::Transient(_) => "transient",
+            PaymentError::Permanent(_) => "permanent",
+            PaymentError::Poison(_) => "poison",
+        }
+    }
+}
+
+/// Which failures happen, how often, and how long transient ones last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureMix {
+    /// Share of (parseable) payments that fail transiently at first.
+    pub transient_rate: f64,
+    /// Share that fail permanently.
+    pub permanent_rate: f64,
+    pub transient_reasons: Vec<TransientReason>,
+    pub permanent_reasons: Vec<PermanentReason>,
+    /// A transient payment fails between `min` and `max` attempts (inclusive) before it clears.
+    pub transient_failures: (u32, u32),
+}
+
+impl FailureMix {
+    /// No failures at all: the baseline every slowdown is measured against.
+    pub fn none() -> FailureMix {
+        FailureMix {
+            transient_rate: 0.0,
+            permanent_rate: 0.0,
+            ..FailureMix::seed_lab_4_1()
+        }
+    }
+
+    /// Seed 000, Lab 4.1: 30% of payments fail, spread evenly over the seed's four
+    /// failure types. Two of them (network_timeout, bank_api_down) are transient,
+    /// the other two (invalid_customer, fraud_check_failed) permanent.
+    pub fn seed_lab_4_1() -> FailureMix {
+        FailureMix {
+            transient_rate: 0.15,
+            permanent_rate: 0.15,
+            transient_reasons: vec![TransientReason::NetworkTimeout, TransientReason::BankApiDown],
+            permanent_reasons: vec![PermanentReason::InvalidCustomer, PermanentReason::FraudCheckFailed],
+            transient_failures: (1, 4),
+        }
+    }
+
+    /// A mix with `rate` of failures, half transient and half permanent, over every reason.
+    pub fn with_failure_rate(rate: f64) -> FailureMix {
+        FailureMix {
+            transient_rate: rate / 2.0,
+            permanent_rate: rate / 2.0,
+            transient_reasons: vec![
+                TransientReason::NetworkTimeout,
+                TransientReason::BankApiDown,
+                TransientReason::FraudServiceUnavailable,
+                TransientReason::RateLimited,
+            ],
+            permanent_reasons: vec![
+                PermanentReason::InvalidCustomer,
+                PermanentReason::InsufficientFunds,
+                PermanentReason::FraudCheckFailed,
+                PermanentReason::CurrencyNotSupported,
+            ],
+            transient_failures: (1, 4),
+        }
+    }
+}
+
+const GATEWAY_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The simulated gateway every lab calls to "charge" a payment.
+///
+/// It needs no seed of its own: a payment's class is a hash of its id, and ids
+/// already carry the generator's seed (`pay-<seed>-<index>`). So a consumer in
+/// another process, given only the failure mix, agrees with the producer's ground
+/// truth.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    pub mix: FailureMix,
+    /// Real-world time one call takes (seed 000: 100 ms), before scaling.
+    pub processing_time: Duration,
+    pub time_scale: TimeScale,
+}
+
+impl Gateway {
+    pub fn new(mix: FailureMix) -> Gateway {
+        Gateway {
+            mix,
+            processing_time: Duration::from_millis(100),
+            time_scale: TimeScale::REAL,
+        }
+    }
+
+    pub fn with_processing_time(mut self, real: Duration) -> Gateway {
+        self.processing_time = real;
+        self
+    }
+
+    pub fn with_time_scale(mut self, time_scale: TimeScale) -> Gateway {
+        self.time_scale = time_scale;
+        self
+    }
+
+    /// The class a *parseable* payment with this id was born into.
+    pub fn class_of(&self, payment_id: &str) -> PaymentClass {
+        // A constant salt keeps the gateway's roll independent of the generator's
+        // rolls for the same payment.
+        let mut rng = ChaCha8Rng::seed_from_u64(stable_hash(GATEWAY_SALT, payment_id));
+        let roll: f64 = rng.random();
+        if roll < self.mix.transient_rate && !self.mix.transient_reasons.is_empty() {
+            let reason = self.mix.transient_reasons[rng.random_range(0..self.mix.transient_reasons.len())];
+            let (min, max) = self.mix.transient_failures;
+            let failures = rng.random_range(min.max(1)..=max.max(min.max(1)));
+            PaymentClass::Transient { reason, failures }
+        } else if roll < self.mix.transient_rate + self.mix.permanent_rate
+            && !self.mix.permanent_reasons.is_empty()
+        {
+            let reason = self.mix.permanent_reasons[rng.random_range(0..self.mix.permanent_reasons.len())];
+            PaymentClass::Permanent { reason }
+        } else {
+            PaymentClass::Healthy
+        }
+    }
+
+    /// The verdict for attempt number `attempt` (1-based) at a parsed payment.
+    pub fn verdict(&self, payment: &Payment, attempt: u32) -> Result<(), PaymentError> {
+        match self.class_of(&payment.payment_id) {
+            PaymentClass::Transient { reason, failures } if attempt <= failures => {
+                Err(PaymentError::Transient(reason))
+            }
+            PaymentClass::Permanent { reason } => Err(PaymentError::Permanent(reason)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The scaled processing time of one call.
+    pub fn call_duration(&self) -> Duration {
+        self.time_scale.scale(self.processing_time)
+    }
+
+    /// One call from async code: parse, "talk to the bank" for the processing time,
+    /// and return the verdict.
+    pub async fn process(&self, value: Option<&[u8]>, attempt: u32) -> Result<Payment, PaymentError> {
+        let payment = parse_payment(value)?;
+        tokio::time::sleep(self.call_duration()).await;
+        self.verdict(&payment, attempt).map(|()| payment)
+    }
+
+    /// The same call from a blocking thread (Lab 4.1's consumer is deliberately
+    /// synchronous, like the seed's Python).
+    pub fn process_blocking(&self, value: Option<&[u8]>, attempt: u32) -> Result<Payment, PaymentError> {
+        let payment = parse_payment(value)?;
+        std::thread::sleep(self.call_duration());
+        self.verdict(&payment, attempt).map(|()| payment)
+    }
+}
+
+impl fmt::Display for FailureMix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:.0}% transient + {:.0}% permanent",
+            self.transient_rate * 100.0,
+            self.permanent_rate * 100.0
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payments::PaymentGenerator;
+
+    fn payment(id: &str) -> Payment {
+        Payment {
+            payment_id: id.into(),
+            customer_id: "c".into(),
+            amount: 1.0,
+            currency: "EUR".into(),
+            merchant: "m".into(),
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+        }
+    }
+
+    #[test]
+    fn transient_payments_clear_after_their_failures_and_permanent_never_do() {
+        let gateway = Gateway::new(FailureMix::with_failure_rate(0.5));
+        let ids: Vec<String> = (0..500).map(|i| PaymentGenerator::new(5).payment_id(i)).collect();
+        let mut seen = (0, 0, 0);
+        for id in &ids {
+            let p = payment(id);
+            match gateway.class_of(id) {
+                PaymentClass::Transient { failures, .. } => {
+                    seen.0 += 1;
+                    for attempt in 1..=failures {
+                        assert!(gateway.verdict(&p, attempt).unwrap_err().is_retryable());
+                    }
+                    assert!(gateway.verdict(&p, failures + 1).is_ok());
+                }
+                PaymentClass::Permanent { .. } => {
+                    seen.1 += 1;
+                    assert!(!gateway.verdict(&p, 99).unwrap_err().is_retryable());
+                }
+                PaymentClass::Healthy => {
+                    seen.2 += 1;
+                    assert!(gateway.verdict(&p, 1).is_ok());
+                }
+                PaymentClass::Poison { .. } => unreachable!("the gateway never invents poison"),
+            }
+        }
+        assert!(seen.0 > 80 && seen.1 > 80 && seen.2 > 180, "{seen:?}");
+    }
+
+    #[test]
+    fn the_seed_mix_fails_about_thirty_percent_with_the_seeds_four_reasons() {
+        let gateway = Gateway::new(FailureMix::seed_lab_4_1());
+        let failing = (0..2000)
+            .filter(|i| gateway.class_of(&format!("pay-{i}")) != PaymentClass::Healthy)
+            .count();
+        assert!((500..=700).contains(&failing), "{failing} of 2000");
+    }
+
+    #[test]
+    fn no_failures_means_every_payment_is_healthy() {
+        let gateway = Gateway::new(FailureMix::none());
+        assert!((0..500).all(|i| gateway.class_of(&format!("pay-{i}")) == PaymentClass::Healthy));
+    }
+
+    #[test]
+    fn retry_budgets_decide_the_fate() {
+        let transient = PaymentClass::Transient { reason: TransientReason::BankApiDown, failures: 2 };
+        assert!(!transient.succeeds_within(2));
+        assert!(transient.succeeds_within(3));
+        assert!(PaymentClass::Healthy.succeeds_within(1));
+        assert!(!PaymentClass::Permanent { reason: PermanentReason::InvalidCustomer }.succeeds_within(100));
+    }
+}

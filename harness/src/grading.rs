@@ -1,0 +1,319 @@
+//! The grading mechanism: criteria, their one home (`info.toml`), and scorecards.
+//!
+//! A criterion is a test that creates a [`Criterion`] and checks what it observed
+//! with [`Criterion::expect`]. A failed check panics with *expected*, *observed*,
+//! a hint and the file to edit. Whatever happens, the criterion's verdict is
+//! written as JSON under the grading directory when the test ends, so the `grade`
+//! binary can build a scorecard an instructor can collect.
+//!
+//! Which implementation a test exercises is chosen at run time by `LAB_TARGET`:
+//! `solution` (the default, what plain `cargo test` checks) or `starter` (the
+//! student's code in `labs/`).
+
+use std::fmt::Display;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole `info.toml`, compiled in so every test and binary agrees on it.
+pub const INFO_TOML: &str = include_str!("../../info.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Info {
+    #[serde(rename = "lab")]
+    pub labs: Vec<LabInfo>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabInfo {
+    pub id: String,
+    pub title: String,
+    pub seed: String,
+    pub starter: String,
+    pub solution: String,
+    /// The integration test file (tests/<test>.rs) that holds the criteria.
+    pub test: String,
+    #[serde(rename = "criterion")]
+    pub criteria: Vec<CriterionInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CriterionKind {
+    /// The student's work: the pristine starter fails it.
+    Graded,
+    /// A demonstration: starter and solution both pass it.
+    Observation,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CriterionInfo {
+    pub id: String,
+    pub kind: CriterionKind,
+    pub seed_criterion: String,
+    pub file: String,
+    pub hint: String,
+}
+
+impl Info {
+    pub fn load() -> Info {
+        match toml::from_str(INFO_TOML) {
+            Ok(info) => info,
+            // info.toml is compiled in and covered by a unit test, so this is a
+            // build-time mistake, not something a student can trigger.
+            Err(error) => panic!("info.toml is invalid: {error}"),
+        }
+    }
+
+    pub fn lab(&self, id: &str) -> Option<&LabInfo> {
+        self.labs.iter().find(|lab| lab.id == id)
+    }
+}
+
+impl LabInfo {
+    pub fn criterion(&self, id: &str) -> Option<&CriterionInfo> {
+        self.criteria.iter().find(|criterion| criterion.id == id)
+    }
+
+    pub fn dir(&self, target: Target) -> &str {
+        match target {
+            Target::Starter => &self.starter,
+            Target::Solution => &self.solution,
+        }
+    }
+}
+
+/// Which implementation the criteria run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Starter,
+    Solution,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Starter => "starter",
+            Target::Solution => "solution",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Target> {
+        match text.trim() {
+            "starter" | "labs" | "lab" => Some(Target::Starter),
+            "solution" | "solutions" => Some(Target::Solution),
+            _ => None,
+        }
+    }
+}
+
+/// The target selected by `LAB_TARGET` (default: solution). An unknown value is a
+/// mistake worth stopping for, not something to guess about.
+pub fn target() -> Target {
+    match std::env::var("LAB_TARGET") {
+        Err(_) => Target::Solution,
+        Ok(value) => match Target::parse(&value) {
+            Some(target) => target,
+            None => panic!("LAB_TARGET={value:?}: expected `starter` or `solution`"),
+        },
+    }
+}
+
+/// Where verdicts go: `GRADING_DIR`, else `target/grading/<target>` in the workspace.
+pub fn grading_dir(target: Target) -> PathBuf {
+    if let Some(dir) = std::env::var_os("GRADING_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target_dir.join("grading").join(target.as_str())
+}
+
+/// The workspace root (the harness crate lives one level below it).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// One criterion's verdict, as written to `<grading dir>/<lab>/<criterion>.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verdict {
+    pub lab: String,
+    pub criterion: String,
+    pub kind: CriterionKind,
+    pub target: Target,
+    pub passed: bool,
+    pub expected: Option<String>,
+    pub observed: Option<String>,
+    pub message: String,
+    pub file: String,
+}
+
+/// A running criterion. Create it first thing in the test; its verdict is written
+/// when it is dropped (passed, unless the test is panicking).
+pub struct Criterion {
+    lab: LabInfo,
+    info: CriterionInfo,
+    target: Target,
+    failure: Option<(String, String, String)>,
+    /// Measurements worth keeping on the scorecard even when the criterion passes.
+    notes: Vec<String>,
+}
+
+impl Criterion {
+    /// Start criterion `id` of `lab`. Panics if info.toml does not list it, so a
+    /// test and its metadata cannot drift apart.
+    pub fn start(lab: &str, id: &str) -> Criterion {
+        let info = Info::load();
+        let Some(lab_info) = info.lab(lab) else {
+            panic!("info.toml has no lab {lab:?}");
+        };
+        let Some(criterion) = lab_info.criterion(id) else {
+            panic!("info.toml has no criterion {id:?} in lab {lab:?}");
+        };
+        Criterion {
+            lab: lab_info.clone(),
+            info: criterion.clone(),
+            target: target(),
+            failure: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    /// The file a student should look at, for this target. A solution crate only
+    /// holds the files the student solves; for the rest it reuses the starter's.
+    pub fn file(&self) -> String {
+        let in_target = format!("{}/{}", self.lab.dir(self.target), self.info.file);
+        if workspace_root().join(&in_target).exists() {
+            in_target
+        } else {
+            format!("{}/{}", self.lab.starter, self.info.file)
+        }
+    }
+
+    /// Keep a measurement on the scorecard (and print it).
+    pub fn note(&mut self, note: impl Display) {
+        let note = note.to_string();
+        eprintln!("  [{}] {note}", self.info.id);
+        self.notes.push(note);
+    }
+
+    /// Check one expectation; on failure, panic with a message that says what was
+    /// expected, what was observed, and where to look.
+    #[track_caller]
+    pub fn expect(&mut self, holds: bool, expected: impl Display, observed: impl Display) {
+        if holds {
+            return;
+        }
+        let (expected, observed) = (expected.to_string(), observed.to_string());
+        let message = self.failure_message(&expected, &observed);
+        self.failure = Some((expected, observed, message.clone()));
+        panic!("{message}");
+    }
+
+    fn failure_message(&self, expected: &str, observed: &str) -> String {
+        format!(
+            "\n✗ {} · {} ({:?}, against the {})\n  criterion: {}\n  expected:  {expected}\n  observed:  {observed}\n  hint:      {}\n  look at:   {}\n",
+            self.lab.id,
+            self.info.id,
+            self.info.kind,
+            self.target.as_str(),
+            self.info.seed_criterion,
+            self.info.hint,
+            self.file()
+        )
+    }
+
+    fn verdict(&self) -> Verdict {
+        let panicking = std::thread::panicking();
+        let (expected, observed, message) = match (&self.failure, panicking) {
+            (Some((e, o, m)), _) => (Some(e.clone()), Some(o.clone()), m.clone()),
+            (None, true) => (
+                None,
+                None,
+                format!("the test failed before reaching a verdict (see its output); look at {}", self.file()),
+            ),
+            (None, false) => (None, None, self.notes.join("; ")),
+        };
+        Verdict {
+            lab: self.lab.id.clone(),
+            criterion: self.info.id.clone(),
+            kind: self.info.kind,
+            target: self.target,
+            passed: self.failure.is_none() && !panicking,
+            expected,
+            observed,
+            message,
+            file: self.file(),
+        }
+    }
+}
+
+impl Drop for Criterion {
+    fn drop(&mut self) {
+        let verdict = self.verdict();
+        let dir = grading_dir(self.target).join(&verdict.lab);
+        let written = std::fs::create_dir_all(&dir).and_then(|()| {
+            let json = serde_json::to_vec_pretty(&verdict).unwrap_or_default();
+            std::fs::write(dir.join(format!("{}.json", verdict.criterion)), json)
+        });
+        if let Err(error) = written {
+            eprintln!("could not write the verdict of {}: {error}", verdict.criterion);
+        }
+    }
+}
+
+/// Read back the verdicts of one lab from a grading directory.
+pub fn read_verdicts(dir: &std::path::Path, lab: &LabInfo) -> Vec<(CriterionInfo, Option<Verdict>)> {
+    lab.criteria
+        .iter()
+        .map(|criterion| {
+            let path = dir.join(&lab.id).join(format!("{}.json", criterion.id));
+            let verdict = std::fs::read(&path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            (criterion.clone(), verdict)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_toml_is_valid_and_every_lab_has_both_kinds_of_directories() {
+        let info = Info::load();
+        assert!(!info.labs.is_empty());
+        for lab in &info.labs {
+            assert!(lab.starter.starts_with("labs/"), "{}", lab.id);
+            assert!(lab.solution.starts_with("solutions/"), "{}", lab.id);
+            assert!(
+                lab.criteria.iter().any(|c| c.kind == CriterionKind::Graded),
+                "{} has no graded criterion: CI could not prove its starter fails",
+                lab.id
+            );
+            let root = workspace_root();
+            for criterion in &lab.criteria {
+                // Graded files exist in both; given files may live in the starter only.
+                let dirs: &[&String] = match criterion.kind {
+                    CriterionKind::Graded => &[&lab.starter, &lab.solution],
+                    CriterionKind::Observation => &[&lab.starter],
+                };
+                for dir in dirs {
+                    let file = root.join(dir).join(&criterion.file);
+                    assert!(file.exists(), "{}: {} does not exist", criterion.id, file.display());
+                }
+            }
+            assert!(root.join("tests").join(format!("{}.rs", lab.test)).exists());
+        }
+    }
+}

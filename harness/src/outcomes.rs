@@ -1,0 +1,202 @@
+//! Outcome records: how a lab tells the world what became of each payment.
+//!
+//! Every lab reports each payment's fate (processed, dead-lettered, or given up)
+//! to `<topic>-outcomes`. Graders read that topic, never the lab's memory, so a lab
+//! can be graded while it runs as a separate process, even on another machine.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use crate::broker::Broker;
+use crate::topics::partition_count;
+use crate::wait;
+
+/// What became of one payment, as one consumer saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    /// The gateway accepted it.
+    Processed,
+    /// It was handed to a dead letter queue (and the broker acknowledged that).
+    DeadLettered,
+    /// The consumer gave up and committed past it: nobody will ever see it again.
+    /// This is how Lab 4.1's anti-pattern loses payments.
+    Skipped,
+}
+
+/// One outcome record, as JSON on `<topic>-outcomes`, keyed by payment id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub payment_id: String,
+    pub status: OutcomeStatus,
+    /// Attempts made at the gateway for this payment, by this consumer.
+    pub attempts: u32,
+    /// The last error, for failures.
+    pub error: Option<String>,
+    /// Which worker reported it, e.g. `fragile-consumer/7f3a`.
+    pub worker: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// The payment record's Kafka timestamp: when it was produced.
+    pub produced_at_ms: i64,
+    /// When this outcome was decided.
+    pub finished_at_ms: i64,
+}
+
+impl Outcome {
+    /// End-to-end latency, from produce to this outcome.
+    pub fn latency_ms(&self) -> i64 {
+        (self.finished_at_ms - self.produced_at_ms).max(0)
+    }
+}
+
+/// The outcomes topic that belongs to an input topic.
+pub fn outcomes_topic(input_topic: &str) -> String {
+    format!("{input_topic}-outcomes")
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Publishes outcome records, waiting for the broker's ack on each.
+#[derive(Clone)]
+pub struct OutcomeReporter {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl OutcomeReporter {
+    pub fn new(broker: &Broker, topic: &str) -> anyhow::Result<OutcomeReporter> {
+        let producer = broker
+            .client_config()
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "0")
+            .create()
+            .context("creating the outcome producer")?;
+        Ok(OutcomeReporter {
+            producer,
+            topic: topic.to_string(),
+        })
+    }
+
+    pub async fn report(&self, outcome: &Outcome) -> anyhow::Result<()> {
+        let value = serde_json::to_vec(outcome)?;
+        self.producer
+            .send(
+                FutureRecord::to(&self.topic).key(&outcome.payment_id).payload(&value),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(error, _)| anyhow::anyhow!("cannot report outcome of {}: {error}", outcome.payment_id))?;
+        Ok(())
+    }
+
+    /// [`OutcomeReporter::report`] from a blocking thread inside a tokio runtime
+    /// (Lab 4.1's consumer thread).
+    pub fn report_blocking(&self, outcome: &Outcome) -> anyhow::Result<()> {
+        tokio::runtime::Handle::current().block_on(self.report(outcome))
+    }
+}
+
+/// Reads an outcomes topic from the beginning, in the background, keeping every
+/// outcome it has seen. It uses no consumer group (plain `assign`), so it never
+/// disturbs anybody's committed offsets.
+pub struct OutcomeWatcher {
+    seen: Arc<Mutex<Vec<Outcome>>>,
+    unreadable: Arc<Mutex<usize>>,
+    task: JoinHandle<()>,
+}
+
+impl OutcomeWatcher {
+    pub fn start(broker: &Broker, topic: &str) -> anyhow::Result<OutcomeWatcher> {
+        let consumer: StreamConsumer = broker
+            .client_config()
+            .set("group.id", crate::topics::unique_name("outcome-watcher"))
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "false")
+            .create()
+            .context("creating the outcome watcher")?;
+        let partitions = partition_count(&consumer, topic, Duration::from_secs(10))?;
+        let mut assignment = TopicPartitionList::new();
+        for partition in 0..partitions {
+            assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+        }
+        consumer.assign(&assignment)?;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let unreadable = Arc::new(Mutex::new(0));
+        let (seen_by_task, unreadable_by_task) = (seen.clone(), unreadable.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                match consumer.recv().await {
+                    Ok(message) => {
+                        match message.payload().map(serde_json::from_slice::<Outcome>) {
+                            Some(Ok(outcome)) => lock(&seen_by_task).push(outcome),
+                            _ => *lock(&unreadable_by_task) += 1,
+                        }
+                    }
+                    Err(error) => tracing::warn!("outcome watcher: {error}"),
+                }
+            }
+        });
+        Ok(OutcomeWatcher {
+            seen,
+            unreadable,
+            task,
+        })
+    }
+
+    /// Every outcome seen so far, in arrival order.
+    pub fn snapshot(&self) -> Vec<Outcome> {
+        lock(&self.seen).clone()
+    }
+
+    /// Records on the outcomes topic that were not outcomes.
+    pub fn unreadable(&self) -> usize {
+        *lock(&self.unreadable)
+    }
+
+    /// Wait until `done` holds for the outcomes seen, or the deadline passes.
+    /// `done` returns `Err(progress)` while not done, for the timeout message.
+    pub async fn wait_for<F>(&self, what: &str, deadline: Duration, mut done: F) -> Result<Vec<Outcome>, wait::TimedOut>
+    where
+        F: FnMut(&[Outcome]) -> Result<(), String>,
+    {
+        wait::until(what, deadline, Duration::from_millis(20), || {
+            let outcomes = self.snapshot();
+            done(&outcomes).map(|()| outcomes)
+        })
+        .await
+    }
+}
+
+impl Drop for OutcomeWatcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The latest outcome per payment.
+pub fn latest_by_payment(outcomes: &[Outcome]) -> BTreeMap<&str, &Outcome> {
+    outcomes.iter().map(|o| (o.payment_id.as_str(), o)).collect()
+}
+
+/// A poisoned lock only means another thread panicked mid-push; the data is still
+/// a list of outcomes, so we keep going rather than cascade the panic.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

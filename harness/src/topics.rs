@@ -1,0 +1,91 @@
+//! Topics: unique names for tests, and explicit creation through the admin API.
+//!
+//! Our brokers run with `auto.create.topics.enable=false` (as production clusters
+//! should), so a typo in a topic name fails loudly instead of silently creating a
+//! new, empty topic that nobody reads. Every topic is created here, on purpose.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::broker::Broker;
+
+/// A name no other test, run or process will use: `prefix-<pid>-<time>-<n>`.
+/// Each test uses its own topics and group ids, so tests can run in parallel.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000_000_000)
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Create `topics` (name, partitions) if they do not exist, and wait until the
+/// broker reports every one with its partitions in metadata.
+pub async fn create_topics(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = broker
+        .client_config()
+        .create()
+        .context("creating the admin client")?;
+    let new_topics: Vec<NewTopic> = topics
+        .iter()
+        .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    for result in admin.create_topics(&new_topics, &options).await? {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => bail!("cannot create topic {name}: {code}"),
+        }
+    }
+    // Creation is asynchronous on a real cluster: wait until metadata agrees.
+    let probe: BaseConsumer = broker.client_config().create()?;
+    let wanted: Vec<(String, i32)> = topics.iter().map(|(n, p)| (n.to_string(), *p)).collect();
+    tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = wanted.iter().all(|(name, partitions)| {
+                probe
+                    .fetch_metadata(Some(name), Duration::from_secs(5))
+                    .ok()
+                    .and_then(|m| m.topics().first().map(|t| t.error().is_none() && t.partitions().len() as i32 == *partitions))
+                    .unwrap_or(false)
+            });
+            if ready {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("topics {wanted:?} did not appear in metadata within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await?
+}
+
+/// The number of partitions of `topic`, from metadata.
+pub fn partition_count<C, X>(consumer: &C, topic: &str, timeout: Duration) -> anyhow::Result<i32>
+where
+    C: Consumer<X>,
+    X: rdkafka::consumer::ConsumerContext,
+{
+    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+    let topic_metadata = metadata
+        .topics()
+        .first()
+        .with_context(|| format!("no metadata for topic {topic}"))?;
+    if let Some(error) = topic_metadata.error() {
+        bail!("topic {topic}: {error:?}");
+    }
+    Ok(topic_metadata.partitions().len() as i32)
+}

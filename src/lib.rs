@@ -1,0 +1,1 @@
+//! Root package: holds the graded criteria in tests/.

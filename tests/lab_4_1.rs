@@ -1,0 +1,224 @@
+//! Lab 4.1's criteria (seed 000, "Problems to observe" and "Document the pain").
+//!
+//! Four observations prove the anti-pattern's pain really shows on a real broker
+//! (they pass on the starter too: it *is* the anti-pattern), and one graded
+//! criterion checks the student's lag calculation. Run against the student's code:
+//!
+//! ```text
+//! cargo run -p harness --bin grade -- lab-4-1
+//! ```
+
+use std::time::Duration;
+
+use harness::broker::shared_test_broker;
+use harness::gateway::{FailureMix, PaymentClass};
+use harness::grading::{Criterion, Target};
+use harness::measure::lag::{longest_stall, measure_lag, LagReport};
+use harness::outcomes::OutcomeStatus;
+use harness::payments::PaymentGenerator;
+use harness::producer::{payment_producer, produce_payments};
+use harness::topics::{create_topics, unique_name};
+use harness::TimeScale;
+use lab_4_1::scenario::{drain, group_impact, outcomes_in_order};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+
+const LAB: &str = "lab-4-1";
+/// Seed 33 gives, in order: H H T3 H T1 H P H H H (3 of 10 failing, as the seed asks).
+const SEED: u64 = 33;
+const COUNT: usize = 10;
+/// Tests shrink the seed's seconds tenfold: backoffs of 100 and 200 ms.
+fn scale() -> TimeScale {
+    TimeScale::new(0.1)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partition_blocking() {
+    let mut criterion = Criterion::start(LAB, "partition_blocking");
+    let broker = shared_test_broker().await;
+    let run = drain(broker, SEED, COUNT, FailureMix::seed_lab_4_1(), scale(), None).await.unwrap();
+    let config_backoff = |class| {
+        let config = lab_4_1::fragile_consumer::FragileConsumerConfig::new("t", "g", "m", run.workload.gateway.clone());
+        lab_4_1::scenario::backoff_for(class, &config)
+    };
+
+    let in_order = outcomes_in_order(&run);
+    let mut checked = 0;
+    for pair in in_order.windows(2) {
+        let [(failing, failing_class, Some(failing_outcome)), (healthy, PaymentClass::Healthy, Some(healthy_outcome))] = pair else {
+            continue;
+        };
+        if *failing_class == PaymentClass::Healthy {
+            continue;
+        }
+        let backoff = config_backoff(*failing_class);
+        criterion.expect(
+            healthy_outcome.finished_at_ms >= failing_outcome.finished_at_ms
+                && healthy_outcome.latency_ms() >= backoff.as_millis() as i64,
+            format!(
+                "healthy payment {} (right behind failing {}) to finish after it and wait at least its {} ms of backoff",
+                healthy.payment_id,
+                failing.payment_id,
+                backoff.as_millis()
+            ),
+            format!(
+                "it finished {} ms after the failing one, with a latency of {} ms",
+                healthy_outcome.finished_at_ms - failing_outcome.finished_at_ms,
+                healthy_outcome.latency_ms()
+            ),
+        );
+        criterion.note(format!(
+            "{} waited {} ms behind {} ({} backoff)",
+            healthy.payment_id,
+            healthy_outcome.latency_ms(),
+            failing.payment_id,
+            failing_class.label()
+        ));
+        checked += 1;
+    }
+    criterion.expect(checked >= 2, "at least 2 healthy payments right behind a failing one", format!("{checked}"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slowdown_at_thirty_percent_failures() {
+    let mut criterion = Criterion::start(LAB, "slowdown_at_thirty_percent_failures");
+    let broker = shared_test_broker().await;
+    let baseline = drain(broker, SEED, COUNT, FailureMix::none(), scale(), None).await.unwrap();
+    let failing = drain(broker, SEED, COUNT, FailureMix::seed_lab_4_1(), scale(), None).await.unwrap();
+
+    criterion.expect(
+        failing.drain_time >= failing.expected_backoff && failing.drain_time > baseline.drain_time,
+        format!(
+            "draining {COUNT} payments at 30% failures to take at least the {} ms of backoff sleeps, and longer than at 0% ({} ms)",
+            failing.expected_backoff.as_millis(),
+            baseline.drain_time.as_millis()
+        ),
+        format!("{} ms", failing.drain_time.as_millis()),
+    );
+    criterion.note(format!(
+        "slowdown {:.1}x ({} ms vs {} ms)",
+        failing.drain_time.as_secs_f64() / baseline.drain_time.as_secs_f64().max(0.001),
+        failing.drain_time.as_millis(),
+        baseline.drain_time.as_millis()
+    ));
+
+    // Exact accounting: the anti-pattern processes what clears within 3 attempts and
+    // skips (loses) the rest, and the ledger knew which in advance.
+    let accounting = &failing.accounting;
+    let unprocessable = failing
+        .workload
+        .records
+        .iter()
+        .filter(|r| !failing.workload.class_of(r).succeeds_within(3))
+        .count();
+    criterion.expect(
+        accounting.missing.is_empty() && accounting.wrong_fate.is_empty() && accounting.skipped == unprocessable,
+        format!("every payment accounted for: {} processed, {unprocessable} skipped (lost)", COUNT - unprocessable),
+        format!("{accounting:?}"),
+    );
+    criterion.expect(
+        baseline.accounting.processed == COUNT,
+        format!("all {COUNT} processed at 0% failures"),
+        format!("{:?}", baseline.accounting),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lag_stalls_during_retry_loops() {
+    let mut criterion = Criterion::start(LAB, "lag_stalls_during_retry_loops");
+    let broker = shared_test_broker().await;
+    let run = drain(broker, SEED, COUNT, FailureMix::seed_lab_4_1(), scale(), Some(measure_lag)).await.unwrap();
+    let (stall_ms, stall_lag) = longest_stall(&run.lag_samples);
+    // 80%: the sampler's 20 ms period and a commit round trip nibble at both ends.
+    let wanted_ms = run.longest_retry_loop.as_millis() as u64 * 8 / 10;
+    criterion.expect(
+        stall_ms >= wanted_ms && stall_lag > 0,
+        format!("the group's lag to stand still (positive, not shrinking) for at least {wanted_ms} ms: 80% of the longest retry loop"),
+        format!("longest stall {stall_ms} ms at lag {stall_lag}, over {} samples", run.lag_samples.len()),
+    );
+    criterion.note(format!("longest stall {stall_ms} ms at lag {stall_lag}"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_rebalances_when_poll_interval_exceeded() {
+    let mut criterion = Criterion::start(LAB, "group_rebalances_when_poll_interval_exceeded");
+    let broker = shared_test_broker().await;
+    let impact = group_impact(broker, SEED, Duration::from_secs(30)).await.unwrap();
+    criterion.expect(
+        impact.takeover_after.is_some(),
+        format!(
+            "{} to be assigned partition 0 while {} sleeps past max.poll.interval.ms (1500 ms)",
+            impact.healthy_member, impact.stuck_member
+        ),
+        format!("no takeover within 30 s; rebalance events: {:?}", impact.events),
+    );
+    let skipped_blocker = impact
+        .outcomes
+        .iter()
+        .filter(|o| o.payment_id == impact.blocker_id && o.status == OutcomeStatus::Skipped)
+        .count();
+    criterion.note(format!(
+        "takeover after {:?}; {} rebalance events; failing payment given up {skipped_blocker} time(s)",
+        impact.takeover_after,
+        impact.events.len()
+    ));
+}
+
+/// The graded piece: the student's `consumer_lag` against the harness's reference,
+/// on a topic whose lag is known: p0 has 5 records and a commit at 2, p1 has 3 and
+/// no commit, p2 is empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn consumer_lag_matches_watermarks() {
+    let mut criterion = Criterion::start(LAB, "consumer_lag_matches_watermarks");
+    let broker = shared_test_broker().await;
+    let topic = unique_name("lab41-lag");
+    let group = unique_name("lab41-lag-group");
+    create_topics(broker, &[(&topic, 3)]).await.unwrap();
+    let records = PaymentGenerator::new(SEED).records(8);
+    let producer = payment_producer(broker).unwrap();
+    produce_payments(&producer, &topic, &records[..5], Some(0), None).await.unwrap();
+    produce_payments(&producer, &topic, &records[5..], Some(1), None).await.unwrap();
+
+    let consumer: BaseConsumer = broker
+        .client_config()
+        .set("group.id", &group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut commit = TopicPartitionList::new();
+    commit.add_partition_offset(&topic, 0, Offset::Offset(2)).unwrap();
+    consumer.commit(&commit, CommitMode::Sync).unwrap();
+
+    let student_lag: fn(&BaseConsumer, &str, Duration) -> anyhow::Result<LagReport> = match criterion.target() {
+        Target::Starter => lab_4_1::lag::consumer_lag,
+        Target::Solution => lab_4_1_solution::lag::consumer_lag,
+    };
+    let (observed, reference) = tokio::task::spawn_blocking(move || {
+        let timeout = Duration::from_secs(10);
+        (student_lag(&consumer, &topic, timeout), measure_lag(&consumer, &topic, timeout))
+    })
+    .await
+    .unwrap();
+    let reference = reference.unwrap();
+    assert_eq!(
+        reference.partitions.iter().map(|p| p.lag).collect::<Vec<_>>(),
+        vec![3, 3, 0],
+        "the harness's own reference is wrong: {reference:?}"
+    );
+    let describe = |report: &LagReport| {
+        format!(
+            "total {} = [{}]",
+            report.total(),
+            report
+                .partitions
+                .iter()
+                .map(|p| format!("p{}: committed {:?}, watermarks {}..{}, lag {}", p.partition, p.committed, p.low_watermark, p.high_watermark, p.lag))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    };
+    match observed {
+        Ok(observed) => criterion.expect(observed == reference, describe(&reference), describe(&observed)),
+        Err(error) => criterion.expect(false, describe(&reference), format!("an error: {error:#}")),
+    }
+}
