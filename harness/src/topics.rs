@@ -33,6 +33,14 @@ pub fn unique_name(prefix: &str) -> String {
 /// Create `topics` (name, partitions) if they do not exist, and wait until the
 /// broker reports every one with its partitions in metadata.
 pub async fn create_topics(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::Result<()> {
+    if let Some(embedded) = broker.embedded() {
+        for (name, partitions) in topics {
+            embedded
+                .create_topic(name, *partitions)
+                .map_err(|error| anyhow::anyhow!("cannot create topic {name} on the embedded cluster: {error}"))?;
+        }
+        return wait_for_metadata(broker, topics).await;
+    }
     let admin: AdminClient<DefaultClientContext> = broker
         .client_config()
         .create()
@@ -41,14 +49,20 @@ pub async fn create_topics(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::R
         .iter()
         .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
         .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let options = AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(10)))
+        .request_timeout(Some(Duration::from_secs(15)));
     for result in admin.create_topics(&new_topics, &options).await? {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((name, code)) => bail!("cannot create topic {name}: {code}"),
         }
     }
-    // Creation is asynchronous on a real cluster: wait until metadata agrees.
+    wait_for_metadata(broker, topics).await
+}
+
+/// Creation is asynchronous on a real cluster: wait until metadata agrees.
+async fn wait_for_metadata(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::Result<()> {
     let probe: BaseConsumer = broker.client_config().create()?;
     let wanted: Vec<(String, i32)> = topics.iter().map(|(n, p)| (n.to_string(), *p)).collect();
     tokio::task::spawn_blocking(move || {

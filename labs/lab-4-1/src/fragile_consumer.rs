@@ -224,7 +224,7 @@ fn report(
 /// A fragile consumer running on a blocking thread, stopped on request.
 pub struct RunningConsumer {
     stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<anyhow::Result<FragileStats>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<FragileStats>>>,
     pub rebalances: RebalanceLog,
 }
 
@@ -236,13 +236,27 @@ impl RunningConsumer {
         let rebalances = RebalanceLog::default();
         let (broker, stop_flag, log) = (broker.clone(), stop.clone(), rebalances.clone());
         let task = tokio::task::spawn_blocking(move || run(&broker, &config, &reporter, log, &stop_flag));
-        Ok(RunningConsumer { stop, task, rebalances })
+        Ok(RunningConsumer {
+            stop,
+            task: Some(task),
+            rebalances,
+        })
     }
 
     /// Ask it to stop, and wait for its stats. A consumer in the middle of a retry
     /// loop finishes that loop first (that is the anti-pattern, too).
-    pub async fn stop(self) -> anyhow::Result<FragileStats> {
+    pub async fn stop(mut self) -> anyhow::Result<FragileStats> {
         self.stop.store(true, Ordering::Relaxed);
-        self.task.await.context("the fragile consumer thread panicked")?
+        let task = self.task.take().context("stopped twice")?;
+        task.await.context("the fragile consumer thread panicked")?
+    }
+}
+
+/// Dropping a running consumer (say, when a test fails early) stops it too: a
+/// tokio runtime waits for its blocking threads when it shuts down, so a consumer
+/// left running would hang the program instead of ending it.
+impl Drop for RunningConsumer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
