@@ -36,16 +36,32 @@ fn scale() -> TimeScale {
 async fn partition_blocking() {
     let mut criterion = Criterion::start(LAB, "partition_blocking");
     let broker = shared_test_broker().await;
-    let run = drain(broker, SEED, COUNT, FailureMix::seed_lab_4_1(), scale(), None).await.unwrap();
+    let run = drain(
+        broker,
+        SEED,
+        COUNT,
+        FailureMix::seed_lab_4_1(),
+        scale(),
+        None,
+    )
+    .await
+    .unwrap();
     let config_backoff = |class| {
-        let config = lab_4_1::fragile_consumer::FragileConsumerConfig::new("t", "g", "m", run.workload.gateway.clone());
+        let config = lab_4_1::fragile_consumer::FragileConsumerConfig::new(
+            "t",
+            "g",
+            "m",
+            run.workload.gateway.clone(),
+        );
         lab_4_1::scenario::backoff_for(class, &config)
     };
 
     let in_order = outcomes_in_order(&run);
     let mut checked = 0;
     for pair in in_order.windows(2) {
-        let [(failing, failing_class, Some(failing_outcome)), (healthy, PaymentClass::Healthy, Some(healthy_outcome))] = pair else {
+        let [(failing, failing_class, Some(failing_outcome)), (healthy, PaymentClass::Healthy, Some(healthy_outcome))] =
+            pair
+        else {
             continue;
         };
         if *failing_class == PaymentClass::Healthy {
@@ -76,15 +92,30 @@ async fn partition_blocking() {
         ));
         checked += 1;
     }
-    criterion.expect(checked >= 2, "at least 2 healthy payments right behind a failing one", format!("{checked}"));
+    criterion.expect(
+        checked >= 2,
+        "at least 2 healthy payments right behind a failing one",
+        format!("{checked}"),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slowdown_at_thirty_percent_failures() {
     let mut criterion = Criterion::start(LAB, "slowdown_at_thirty_percent_failures");
     let broker = shared_test_broker().await;
-    let baseline = drain(broker, SEED, COUNT, FailureMix::none(), scale(), None).await.unwrap();
-    let failing = drain(broker, SEED, COUNT, FailureMix::seed_lab_4_1(), scale(), None).await.unwrap();
+    let baseline = drain(broker, SEED, COUNT, FailureMix::none(), scale(), None)
+        .await
+        .unwrap();
+    let failing = drain(
+        broker,
+        SEED,
+        COUNT,
+        FailureMix::seed_lab_4_1(),
+        scale(),
+        None,
+    )
+    .await
+    .unwrap();
 
     criterion.expect(
         failing.drain_time >= failing.expected_backoff && failing.drain_time > baseline.drain_time,
@@ -112,8 +143,13 @@ async fn slowdown_at_thirty_percent_failures() {
         .filter(|r| !failing.workload.class_of(r).succeeds_within(3))
         .count();
     criterion.expect(
-        accounting.missing.is_empty() && accounting.wrong_fate.is_empty() && accounting.skipped == unprocessable,
-        format!("every payment accounted for: {} processed, {unprocessable} skipped (lost)", COUNT - unprocessable),
+        accounting.missing.is_empty()
+            && accounting.wrong_fate.is_empty()
+            && accounting.skipped == unprocessable,
+        format!(
+            "every payment accounted for: {} processed, {unprocessable} skipped (lost)",
+            COUNT - unprocessable
+        ),
         format!("{accounting:?}"),
     );
     criterion.expect(
@@ -127,7 +163,16 @@ async fn slowdown_at_thirty_percent_failures() {
 async fn lag_stalls_during_retry_loops() {
     let mut criterion = Criterion::start(LAB, "lag_stalls_during_retry_loops");
     let broker = shared_test_broker().await;
-    let run = drain(broker, SEED, COUNT, FailureMix::seed_lab_4_1(), scale(), Some(measure_lag)).await.unwrap();
+    let run = drain(
+        broker,
+        SEED,
+        COUNT,
+        FailureMix::seed_lab_4_1(),
+        scale(),
+        Some(measure_lag),
+    )
+    .await
+    .unwrap();
     let (stall_ms, stall_lag) = longest_stall(&run.lag_samples);
     // 80%: the sampler's 20 ms period and a commit round trip nibble at both ends.
     let wanted_ms = run.longest_retry_loop.as_millis() as u64 * 8 / 10;
@@ -143,14 +188,19 @@ async fn lag_stalls_during_retry_loops() {
 async fn group_rebalances_when_poll_interval_exceeded() {
     let mut criterion = Criterion::start(LAB, "group_rebalances_when_poll_interval_exceeded");
     let broker = shared_test_broker().await;
-    let impact = group_impact(broker, SEED, Duration::from_secs(30)).await.unwrap();
+    let impact = group_impact(broker, SEED, Duration::from_secs(30))
+        .await
+        .unwrap();
     criterion.expect(
         impact.takeover_after.is_some(),
         format!(
             "{} to be assigned partition 0 while {} sleeps past max.poll.interval.ms (1500 ms)",
             impact.healthy_member, impact.stuck_member
         ),
-        format!("no takeover within 30 s; rebalance events: {:?}", impact.events),
+        format!(
+            "no takeover within 30 s; rebalance events: {:?}",
+            impact.events
+        ),
     );
     let skipped_blocker = impact
         .outcomes
@@ -176,8 +226,12 @@ async fn consumer_lag_matches_watermarks() {
     create_topics(broker, &[(&topic, 3)]).await.unwrap();
     let records = PaymentGenerator::new(SEED).records(8);
     let producer = payment_producer(broker).unwrap();
-    produce_payments(&producer, &topic, &records[..5], Some(0), None).await.unwrap();
-    produce_payments(&producer, &topic, &records[5..], Some(1), None).await.unwrap();
+    produce_payments(&producer, &topic, &records[..5], Some(0), None)
+        .await
+        .unwrap();
+    produce_payments(&producer, &topic, &records[5..], Some(1), None)
+        .await
+        .unwrap();
 
     let consumer: BaseConsumer = broker
         .client_config()
@@ -186,22 +240,32 @@ async fn consumer_lag_matches_watermarks() {
         .create()
         .unwrap();
     let mut commit = TopicPartitionList::new();
-    commit.add_partition_offset(&topic, 0, Offset::Offset(2)).unwrap();
+    commit
+        .add_partition_offset(&topic, 0, Offset::Offset(2))
+        .unwrap();
     consumer.commit(&commit, CommitMode::Sync).unwrap();
 
-    let student_lag: fn(&BaseConsumer, &str, Duration) -> anyhow::Result<LagReport> = match criterion.target() {
-        Target::Starter => lab_4_1::lag::consumer_lag,
-        Target::Solution => lab_4_1_solution::lag::consumer_lag,
-    };
+    let student_lag: fn(&BaseConsumer, &str, Duration) -> anyhow::Result<LagReport> =
+        match criterion.target() {
+            Target::Starter => lab_4_1::lag::consumer_lag,
+            Target::Solution => lab_4_1_solution::lag::consumer_lag,
+        };
     let (observed, reference) = tokio::task::spawn_blocking(move || {
         let timeout = Duration::from_secs(10);
-        (student_lag(&consumer, &topic, timeout), measure_lag(&consumer, &topic, timeout))
+        (
+            student_lag(&consumer, &topic, timeout),
+            measure_lag(&consumer, &topic, timeout),
+        )
     })
     .await
     .unwrap();
     let reference = reference.unwrap();
     assert_eq!(
-        reference.partitions.iter().map(|p| p.lag).collect::<Vec<_>>(),
+        reference
+            .partitions
+            .iter()
+            .map(|p| p.lag)
+            .collect::<Vec<_>>(),
         vec![3, 3, 0],
         "the harness's own reference is wrong: {reference:?}"
     );
@@ -212,13 +276,20 @@ async fn consumer_lag_matches_watermarks() {
             report
                 .partitions
                 .iter()
-                .map(|p| format!("p{}: committed {:?}, watermarks {}..{}, lag {}", p.partition, p.committed, p.low_watermark, p.high_watermark, p.lag))
+                .map(|p| format!(
+                    "p{}: committed {:?}, watermarks {}..{}, lag {}",
+                    p.partition, p.committed, p.low_watermark, p.high_watermark, p.lag
+                ))
                 .collect::<Vec<_>>()
                 .join("; ")
         )
     };
     match observed {
-        Ok(observed) => criterion.expect(observed == reference, describe(&reference), describe(&observed)),
+        Ok(observed) => criterion.expect(
+            observed == reference,
+            describe(&reference),
+            describe(&observed),
+        ),
         Err(error) => criterion.expect(false, describe(&reference), format!("an error: {error:#}")),
     }
 }

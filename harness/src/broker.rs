@@ -121,7 +121,9 @@ pub struct EmbeddedControl(mpsc::Sender<MockCommand>);
 impl std::fmt::Debug for MockCommand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            MockCommand::CreateTopic { name, partitions, .. } => write!(f, "CreateTopic({name}, {partitions})"),
+            MockCommand::CreateTopic {
+                name, partitions, ..
+            } => write!(f, "CreateTopic({name}, {partitions})"),
         }
     }
 }
@@ -136,7 +138,9 @@ impl EmbeddedControl {
                 reply,
             })
             .map_err(|_| "the embedded cluster is gone".to_string())?;
-        answer.recv().map_err(|_| "the embedded cluster is gone".to_string())?
+        answer
+            .recv()
+            .map_err(|_| "the embedded cluster is gone".to_string())?
     }
 }
 
@@ -162,6 +166,22 @@ pub enum BrokerError {
 }
 
 impl Broker {
+    /// A configured broker (rung 1), not yet checked: see [`Broker::verify`].
+    pub fn configured(bootstrap_servers: &str, properties: Vec<(String, String)>) -> Broker {
+        Broker {
+            bootstrap_servers: bootstrap_servers.to_string(),
+            kind: BrokerKind::Configured,
+            properties,
+            embedded: None,
+        }
+    }
+
+    /// Fail with a clear [`BrokerError::Unreachable`] unless the broker answers a
+    /// metadata request within [`CONFIGURED_BROKER_TIMEOUT`].
+    pub async fn verify(&self) -> Result<(), BrokerError> {
+        check_reachable(self, "KAFKA_BOOTSTRAP_SERVERS", CONFIGURED_BROKER_TIMEOUT).await
+    }
+
     /// The embedded mock cluster's control handle, if this broker is the mock.
     pub fn embedded(&self) -> Option<&EmbeddedControl> {
         self.embedded.as_ref()
@@ -176,6 +196,20 @@ impl Broker {
         }
         config.set("bootstrap.servers", &self.bootstrap_servers);
         config
+    }
+
+    /// A short name for tables: `Apache Kafka at host:port`, `embedded mock cluster`.
+    pub fn label(&self) -> String {
+        match self.kind {
+            BrokerKind::Embedded => "embedded librdkafka mock cluster".to_string(),
+            BrokerKind::Container => format!(
+                "Apache Kafka {KAFKA_VERSION} (testcontainers) at {}",
+                self.bootstrap_servers
+            ),
+            BrokerKind::Configured | BrokerKind::Localhost => {
+                format!("Kafka at {}", self.bootstrap_servers)
+            }
+        }
     }
 
     /// The one line printed when a program starts.
@@ -217,7 +251,7 @@ pub async fn resolve(purpose: Purpose) -> Result<Broker, BrokerError> {
 /// [`resolve`] without the printed line (for callers that print it their own way).
 pub async fn resolve_quietly(purpose: Purpose) -> Result<Broker, BrokerError> {
     if let Some(broker) = configured_from_env()? {
-        check_reachable(&broker, "KAFKA_BOOTSTRAP_SERVERS", CONFIGURED_BROKER_TIMEOUT).await?;
+        broker.verify().await?;
         return Ok(broker);
     }
     if purpose == Purpose::Test && docker_answers() {
@@ -274,12 +308,7 @@ fn configured_from_env() -> Result<Option<Broker>, BrokerError> {
         .map(|value| value.trim().to_string())
         .filter(|value| !value.is_empty())
         .or(from_file);
-    Ok(bootstrap.map(|bootstrap_servers| Broker {
-        bootstrap_servers,
-        kind: BrokerKind::Configured,
-        properties,
-        embedded: None,
-    }))
+    Ok(bootstrap.map(|bootstrap| Broker::configured(&bootstrap, properties)))
 }
 
 /// Parse a `client.properties` file (`key=value`, `#` or `!` comments), the format
@@ -303,7 +332,10 @@ fn parse_client_properties(text: &str) -> Result<Vec<(String, String)>, String> 
             continue;
         }
         let Some((key, value)) = line.split_once('=') else {
-            return Err(format!("line {}: expected key=value, got {line:?}", number + 1));
+            return Err(format!(
+                "line {}: expected key=value, got {line:?}",
+                number + 1
+            ));
         };
         properties.push((key.trim().to_string(), value.trim().to_string()));
     }
@@ -448,7 +480,8 @@ fn start_embedded() -> Result<Broker, BrokerError> {
             // SAFETY: the mock cluster pointer comes from a live client that this
             // thread owns and keeps alive for the rest of the process.
             unsafe {
-                let native = rdkafka::bindings::rd_kafka_handle_mock_cluster(owner.client().native_ptr());
+                let native =
+                    rdkafka::bindings::rd_kafka_handle_mock_cluster(owner.client().native_ptr());
                 if !native.is_null() {
                     rdkafka::bindings::rd_kafka_mock_group_initial_rebalance_delay_ms(native, 0);
                 }
@@ -458,8 +491,16 @@ fn start_embedded() -> Result<Broker, BrokerError> {
             // clients may still be talking to the cluster until the process exits.
             for command in inbox {
                 match command {
-                    MockCommand::CreateTopic { name, partitions, reply } => {
-                        let _ = reply.send(cluster.create_topic(&name, partitions, 1).map_err(|e| e.to_string()));
+                    MockCommand::CreateTopic {
+                        name,
+                        partitions,
+                        reply,
+                    } => {
+                        let _ = reply.send(
+                            cluster
+                                .create_topic(&name, partitions, 1)
+                                .map_err(|e| e.to_string()),
+                        );
                     }
                 }
             }

@@ -65,9 +65,16 @@ impl PermanentReason {
 pub enum PaymentClass {
     Healthy,
     /// Fails its first `failures` attempts with `reason`, then succeeds.
-    Transient { reason: TransientReason, failures: u32 },
-    Permanent { reason: PermanentReason },
-    Poison { kind: PoisonKind },
+    Transient {
+        reason: TransientReason,
+        failures: u32,
+    },
+    Permanent {
+        reason: PermanentReason,
+    },
+    Poison {
+        kind: PoisonKind,
+    },
 }
 
 impl PaymentClass {
@@ -158,8 +165,14 @@ impl FailureMix {
         FailureMix {
             transient_rate: 0.15,
             permanent_rate: 0.15,
-            transient_reasons: vec![TransientReason::NetworkTimeout, TransientReason::BankApiDown],
-            permanent_reasons: vec![PermanentReason::InvalidCustomer, PermanentReason::FraudCheckFailed],
+            transient_reasons: vec![
+                TransientReason::NetworkTimeout,
+                TransientReason::BankApiDown,
+            ],
+            permanent_reasons: vec![
+                PermanentReason::InvalidCustomer,
+                PermanentReason::FraudCheckFailed,
+            ],
             transient_failures: (1, 4),
         }
     }
@@ -228,14 +241,16 @@ impl Gateway {
         let mut rng = ChaCha8Rng::seed_from_u64(stable_hash(GATEWAY_SALT, payment_id));
         let roll: f64 = rng.random();
         if roll < self.mix.transient_rate && !self.mix.transient_reasons.is_empty() {
-            let reason = self.mix.transient_reasons[rng.random_range(0..self.mix.transient_reasons.len())];
+            let reason =
+                self.mix.transient_reasons[rng.random_range(0..self.mix.transient_reasons.len())];
             let (min, max) = self.mix.transient_failures;
             let failures = rng.random_range(min.max(1)..=max.max(min.max(1)));
             PaymentClass::Transient { reason, failures }
         } else if roll < self.mix.transient_rate + self.mix.permanent_rate
             && !self.mix.permanent_reasons.is_empty()
         {
-            let reason = self.mix.permanent_reasons[rng.random_range(0..self.mix.permanent_reasons.len())];
+            let reason =
+                self.mix.permanent_reasons[rng.random_range(0..self.mix.permanent_reasons.len())];
             PaymentClass::Permanent { reason }
         } else {
             PaymentClass::Healthy
@@ -260,7 +275,11 @@ impl Gateway {
 
     /// One call from async code: parse, "talk to the bank" for the processing time,
     /// and return the verdict.
-    pub async fn process(&self, value: Option<&[u8]>, attempt: u32) -> Result<Payment, PaymentError> {
+    pub async fn process(
+        &self,
+        value: Option<&[u8]>,
+        attempt: u32,
+    ) -> Result<Payment, PaymentError> {
         let payment = parse_payment(value)?;
         tokio::time::sleep(self.call_duration()).await;
         self.verdict(&payment, attempt).map(|()| payment)
@@ -268,7 +287,11 @@ impl Gateway {
 
     /// The same call from a blocking thread (Lab 4.1's consumer is deliberately
     /// synchronous, like the seed's Python).
-    pub fn process_blocking(&self, value: Option<&[u8]>, attempt: u32) -> Result<Payment, PaymentError> {
+    pub fn process_blocking(
+        &self,
+        value: Option<&[u8]>,
+        attempt: u32,
+    ) -> Result<Payment, PaymentError> {
         let payment = parse_payment(value)?;
         std::thread::sleep(self.call_duration());
         self.verdict(&payment, attempt).map(|()| payment)
@@ -305,7 +328,9 @@ mod tests {
     #[test]
     fn transient_payments_clear_after_their_failures_and_permanent_never_do() {
         let gateway = Gateway::new(FailureMix::with_failure_rate(0.5));
-        let ids: Vec<String> = (0..500).map(|i| PaymentGenerator::new(5).payment_id(i)).collect();
+        let ids: Vec<String> = (0..500)
+            .map(|i| PaymentGenerator::new(5).payment_id(i))
+            .collect();
         let mut seen = (0, 0, 0);
         for id in &ids {
             let p = payment(id);
@@ -348,10 +373,16 @@ mod tests {
 
     #[test]
     fn retry_budgets_decide_the_fate() {
-        let transient = PaymentClass::Transient { reason: TransientReason::BankApiDown, failures: 2 };
+        let transient = PaymentClass::Transient {
+            reason: TransientReason::BankApiDown,
+            failures: 2,
+        };
         assert!(!transient.succeeds_within(2));
         assert!(transient.succeeds_within(3));
         assert!(PaymentClass::Healthy.succeeds_within(1));
-        assert!(!PaymentClass::Permanent { reason: PermanentReason::InvalidCustomer }.succeeds_within(100));
+        assert!(!PaymentClass::Permanent {
+            reason: PermanentReason::InvalidCustomer
+        }
+        .succeeds_within(100));
     }
 }

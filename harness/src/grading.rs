@@ -239,7 +239,10 @@ impl Criterion {
             (None, true) => (
                 None,
                 None,
-                format!("the test failed before reaching a verdict (see its output); look at {}", self.file()),
+                format!(
+                    "the test failed before reaching a verdict (see its output); look at {}",
+                    self.file()
+                ),
             ),
             (None, false) => (None, None, self.notes.join("; ")),
         };
@@ -266,13 +269,19 @@ impl Drop for Criterion {
             std::fs::write(dir.join(format!("{}.json", verdict.criterion)), json)
         });
         if let Err(error) = written {
-            eprintln!("could not write the verdict of {}: {error}", verdict.criterion);
+            eprintln!(
+                "could not write the verdict of {}: {error}",
+                verdict.criterion
+            );
         }
     }
 }
 
 /// Read back the verdicts of one lab from a grading directory.
-pub fn read_verdicts(dir: &std::path::Path, lab: &LabInfo) -> Vec<(CriterionInfo, Option<Verdict>)> {
+pub fn read_verdicts(
+    dir: &std::path::Path,
+    lab: &LabInfo,
+) -> Vec<(CriterionInfo, Option<Verdict>)> {
     lab.criteria
         .iter()
         .map(|criterion| {
@@ -310,7 +319,12 @@ mod tests {
                 };
                 for dir in dirs {
                     let file = root.join(dir).join(&criterion.file);
-                    assert!(file.exists(), "{}: {} does not exist", criterion.id, file.display());
+                    assert!(
+                        file.exists(),
+                        "{}: {} does not exist",
+                        criterion.id,
+                        file.display()
+                    );
                 }
             }
             assert!(root.join("tests").join(format!("{}.rs", lab.test)).exists());

@@ -115,7 +115,10 @@ impl Ledger {
         };
         for outcome in outcomes {
             if self.expected.contains_key(&outcome.payment_id) {
-                by_payment.entry(&outcome.payment_id).or_default().push(outcome);
+                by_payment
+                    .entry(&outcome.payment_id)
+                    .or_default()
+                    .push(outcome);
             } else {
                 accounting.unknown += 1;
             }
@@ -168,8 +171,19 @@ mod tests {
     fn every_payment_is_accounted_for_exactly() {
         let classes = BTreeMap::from([
             ("a".to_string(), PaymentClass::Healthy),
-            ("b".to_string(), PaymentClass::Transient { reason: TransientReason::BankApiDown, failures: 5 }),
-            ("c".to_string(), PaymentClass::Permanent { reason: PermanentReason::InvalidCustomer }),
+            (
+                "b".to_string(),
+                PaymentClass::Transient {
+                    reason: TransientReason::BankApiDown,
+                    failures: 5,
+                },
+            ),
+            (
+                "c".to_string(),
+                PaymentClass::Permanent {
+                    reason: PermanentReason::InvalidCustomer,
+                },
+            ),
             ("d".to_string(), PaymentClass::Healthy),
         ]);
         let ledger = Ledger::new(classes, 3);

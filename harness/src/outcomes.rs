@@ -98,11 +98,15 @@ impl OutcomeReporter {
         let value = serde_json::to_vec(outcome)?;
         self.producer
             .send(
-                FutureRecord::to(&self.topic).key(&outcome.payment_id).payload(&value),
+                FutureRecord::to(&self.topic)
+                    .key(&outcome.payment_id)
+                    .payload(&value),
                 Duration::from_secs(10),
             )
             .await
-            .map_err(|(error, _)| anyhow::anyhow!("cannot report outcome of {}: {error}", outcome.payment_id))?;
+            .map_err(|(error, _)| {
+                anyhow::anyhow!("cannot report outcome of {}: {error}", outcome.payment_id)
+            })?;
         Ok(())
     }
 
@@ -143,12 +147,10 @@ impl OutcomeWatcher {
         let task = tokio::spawn(async move {
             loop {
                 match consumer.recv().await {
-                    Ok(message) => {
-                        match message.payload().map(serde_json::from_slice::<Outcome>) {
-                            Some(Ok(outcome)) => lock(&seen_by_task).push(outcome),
-                            _ => *lock(&unreadable_by_task) += 1,
-                        }
-                    }
+                    Ok(message) => match message.payload().map(serde_json::from_slice::<Outcome>) {
+                        Some(Ok(outcome)) => lock(&seen_by_task).push(outcome),
+                        _ => *lock(&unreadable_by_task) += 1,
+                    },
                     Err(error) => tracing::warn!("outcome watcher: {error}"),
                 }
             }
@@ -172,7 +174,12 @@ impl OutcomeWatcher {
 
     /// Wait until `done` holds for the outcomes seen, or the deadline passes.
     /// `done` returns `Err(progress)` while not done, for the timeout message.
-    pub async fn wait_for<F>(&self, what: &str, deadline: Duration, mut done: F) -> Result<Vec<Outcome>, wait::TimedOut>
+    pub async fn wait_for<F>(
+        &self,
+        what: &str,
+        deadline: Duration,
+        mut done: F,
+    ) -> Result<Vec<Outcome>, wait::TimedOut>
     where
         F: FnMut(&[Outcome]) -> Result<(), String>,
     {
@@ -192,11 +199,16 @@ impl Drop for OutcomeWatcher {
 
 /// The latest outcome per payment.
 pub fn latest_by_payment(outcomes: &[Outcome]) -> BTreeMap<&str, &Outcome> {
-    outcomes.iter().map(|o| (o.payment_id.as_str(), o)).collect()
+    outcomes
+        .iter()
+        .map(|o| (o.payment_id.as_str(), o))
+        .collect()
 }
 
 /// A poisoned lock only means another thread panicked mid-push; the data is still
 /// a list of outcomes, so we keep going rather than cascade the panic.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

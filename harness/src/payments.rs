@@ -65,14 +65,22 @@ pub struct PoisonError {
 pub fn parse_payment(value: Option<&[u8]>) -> Result<Payment, PoisonError> {
     let poison = |kind, detail: String| PoisonError { kind, detail };
     let bytes = match value {
-        None | Some([]) => return Err(poison(PoisonKind::EmptyValue, "the record has no value".into())),
+        None | Some([]) => {
+            return Err(poison(
+                PoisonKind::EmptyValue,
+                "the record has no value".into(),
+            ))
+        }
         Some(bytes) => bytes,
     };
-    let text = std::str::from_utf8(bytes).map_err(|error| {
-        poison(PoisonKind::NotUtf8, format!("value is not UTF-8: {error}"))
+    let text = std::str::from_utf8(bytes)
+        .map_err(|error| poison(PoisonKind::NotUtf8, format!("value is not UTF-8: {error}")))?;
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|error| {
+        poison(
+            PoisonKind::MalformedJson,
+            format!("value is not JSON: {error}"),
+        )
     })?;
-    let json: serde_json::Value = serde_json::from_str(text)
-        .map_err(|error| poison(PoisonKind::MalformedJson, format!("value is not JSON: {error}")))?;
     serde_json::from_value(json)
         .map_err(|error| poison(PoisonKind::MissingFields, format!("not a payment: {error}")))
 }
@@ -184,7 +192,9 @@ impl PaymentGenerator {
             amount: (rng.random_range(100..=250_000) as f64) / 100.0,
             currency: (*CURRENCIES.choose(&mut rng).unwrap_or(&"USD")).to_string(),
             merchant: (*MERCHANTS.choose(&mut rng).unwrap_or(&"Acme Books")).to_string(),
-            created_at: format_rfc3339_ms(EPOCH_MS + index as i64 * 1_000 + rng.random_range(0..1_000)),
+            created_at: format_rfc3339_ms(
+                EPOCH_MS + index as i64 * 1_000 + rng.random_range(0..1_000),
+            ),
         };
         let poison = self.pick_poison(rng.random::<f64>());
         let value = match poison {
@@ -216,11 +226,15 @@ fn poison_bytes(kind: PoisonKind, payment: &Payment) -> Vec<u8> {
         // A truncated write: valid JSON up to a point, then nothing.
         PoisonKind::MalformedJson => {
             let json = serde_json::to_string(payment).unwrap_or_default();
-            json[..json.len() / 2].as_bytes().to_vec()
+            json.as_bytes()[..json.len() / 2].to_vec()
         }
         // Latin-1 text from a legacy system: 0xE9 is 'é' there and invalid UTF-8 here.
         PoisonKind::NotUtf8 => {
-            let mut bytes = format!("{{\"payment_id\":\"{}\",\"merchant\":\"Caf", payment.payment_id).into_bytes();
+            let mut bytes = format!(
+                "{{\"payment_id\":\"{}\",\"merchant\":\"Caf",
+                payment.payment_id
+            )
+            .into_bytes();
             bytes.extend_from_slice(&[0xE9, 0xFF, 0xFE]);
             bytes.extend_from_slice(b"\"}");
             bytes
@@ -259,8 +273,12 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_bytes() {
-        let a = PaymentGenerator::new(7).with_poison(PoisonRates::each(0.05)).records(200);
-        let b = PaymentGenerator::new(7).with_poison(PoisonRates::each(0.05)).records(200);
+        let a = PaymentGenerator::new(7)
+            .with_poison(PoisonRates::each(0.05))
+            .records(200);
+        let b = PaymentGenerator::new(7)
+            .with_poison(PoisonRates::each(0.05))
+            .records(200);
         assert_eq!(a, b);
         let c = PaymentGenerator::new(8).records(200);
         assert_ne!(a[0].value, c[0].value);
@@ -274,24 +292,38 @@ mod tests {
 
     #[test]
     fn healthy_records_parse_and_poison_is_classified_as_generated() {
-        let records = PaymentGenerator::new(11).with_poison(PoisonRates::each(0.1)).records(1000);
+        let records = PaymentGenerator::new(11)
+            .with_poison(PoisonRates::each(0.1))
+            .records(1000);
         for kind in PoisonKind::ALL {
-            assert!(records.iter().any(|r| r.poison == Some(kind)), "no {kind:?} in 1000 records");
+            assert!(
+                records.iter().any(|r| r.poison == Some(kind)),
+                "no {kind:?} in 1000 records"
+            );
         }
         for record in &records {
             match (record.poison, parse_payment(Some(&record.value))) {
                 (None, Ok(payment)) => assert_eq!(payment.payment_id, record.payment_id),
                 (Some(kind), Err(error)) => assert_eq!(error.kind, kind, "{}", record.payment_id),
-                (expected, got) => panic!("{}: expected {expected:?}, parsed {got:?}", record.payment_id),
+                (expected, got) => panic!(
+                    "{}: expected {expected:?}, parsed {got:?}",
+                    record.payment_id
+                ),
             }
         }
         let poison = records.iter().filter(|r| r.poison.is_some()).count();
-        assert!((300..=500).contains(&poison), "{poison} poison of 1000 at 4 x 10%");
+        assert!(
+            (300..=500).contains(&poison),
+            "{poison} poison of 1000 at 4 x 10%"
+        );
     }
 
     #[test]
     fn a_missing_value_is_empty_poison() {
-        assert_eq!(parse_payment(None).unwrap_err().kind, PoisonKind::EmptyValue);
+        assert_eq!(
+            parse_payment(None).unwrap_err().kind,
+            PoisonKind::EmptyValue
+        );
     }
 
     #[test]

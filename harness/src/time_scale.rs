@@ -56,6 +56,9 @@ mod tests {
             TimeScale::new(f64::NAN).scale(Duration::from_secs(2)),
             Duration::ZERO
         );
-        assert_eq!(TimeScale::new(-3.0).scale(Duration::from_secs(2)), Duration::ZERO);
+        assert_eq!(
+            TimeScale::new(-3.0).scale(Duration::from_secs(2)),
+            Duration::ZERO
+        );
     }
 }

@@ -35,9 +35,9 @@ pub fn unique_name(prefix: &str) -> String {
 pub async fn create_topics(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::Result<()> {
     if let Some(embedded) = broker.embedded() {
         for (name, partitions) in topics {
-            embedded
-                .create_topic(name, *partitions)
-                .map_err(|error| anyhow::anyhow!("cannot create topic {name} on the embedded cluster: {error}"))?;
+            embedded.create_topic(name, *partitions).map_err(|error| {
+                anyhow::anyhow!("cannot create topic {name} on the embedded cluster: {error}")
+            })?;
         }
         return wait_for_metadata(broker, topics).await;
     }
@@ -72,7 +72,11 @@ async fn wait_for_metadata(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::R
                 probe
                     .fetch_metadata(Some(name), Duration::from_secs(5))
                     .ok()
-                    .and_then(|m| m.topics().first().map(|t| t.error().is_none() && t.partitions().len() as i32 == *partitions))
+                    .and_then(|m| {
+                        m.topics().first().map(|t| {
+                            t.error().is_none() && t.partitions().len() as i32 == *partitions
+                        })
+                    })
                     .unwrap_or(false)
             });
             if ready {

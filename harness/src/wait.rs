@@ -51,21 +51,29 @@ mod tests {
     #[tokio::test]
     async fn returns_as_soon_as_the_condition_holds_and_reports_what_it_saw_otherwise() {
         let mut calls = 0;
-        let value = until("three calls", Duration::from_secs(5), Duration::from_millis(1), || {
-            calls += 1;
-            if calls >= 3 {
-                Ok(calls)
-            } else {
-                Err(format!("{calls} calls"))
-            }
-        })
+        let value = until(
+            "three calls",
+            Duration::from_secs(5),
+            Duration::from_millis(1),
+            || {
+                calls += 1;
+                if calls >= 3 {
+                    Ok(calls)
+                } else {
+                    Err(format!("{calls} calls"))
+                }
+            },
+        )
         .await
         .unwrap();
         assert_eq!(value, 3);
 
-        let error = until::<(), _>("never", Duration::from_millis(20), Duration::from_millis(5), || {
-            Err("still false".into())
-        })
+        let error = until::<(), _>(
+            "never",
+            Duration::from_millis(20),
+            Duration::from_millis(5),
+            || Err("still false".into()),
+        )
         .await
         .unwrap_err();
         assert_eq!(error.last_seen, "still false");

@@ -17,7 +17,9 @@ impl Workload {
     /// `count` payments from `seed`, with `poison` pills and the gateway's `mix` of failures.
     pub fn new(seed: u64, count: usize, poison: PoisonRates, mix: FailureMix) -> Workload {
         Workload {
-            records: PaymentGenerator::new(seed).with_poison(poison).records(count),
+            records: PaymentGenerator::new(seed)
+                .with_poison(poison)
+                .records(count),
             gateway: Gateway::new(mix),
         }
     }

@@ -16,7 +16,9 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use harness::grading::{read_verdicts, CriterionInfo, CriterionKind, Info, LabInfo, Target, Verdict};
+use harness::grading::{
+    read_verdicts, CriterionInfo, CriterionKind, Info, LabInfo, Target, Verdict,
+};
 use harness::measure::summary::table;
 use serde::Serialize;
 
@@ -72,11 +74,21 @@ fn run() -> anyhow::Result<bool> {
         info.labs.iter().collect()
     } else {
         if args.labs.is_empty() {
-            bail!("name a lab ({}) or pass --all", info.labs.iter().map(|l| l.id.as_str()).collect::<Vec<_>>().join(", "));
+            bail!(
+                "name a lab ({}) or pass --all",
+                info.labs
+                    .iter()
+                    .map(|l| l.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         args.labs
             .iter()
-            .map(|id| info.lab(id).with_context(|| format!("info.toml has no lab {id:?}")))
+            .map(|id| {
+                info.lab(id)
+                    .with_context(|| format!("info.toml has no lab {id:?}"))
+            })
             .collect::<anyhow::Result<_>>()?
     };
     if args.check_exercises {
@@ -119,24 +131,43 @@ fn run() -> anyhow::Result<bool> {
 /// Run the labs' criteria against `target`, print and write the scorecard.
 fn grade(labs: &[&LabInfo], target: Target, out: &Path) -> anyhow::Result<Vec<ScoreLine>> {
     let root = harness::grading::workspace_root();
-    let verdict_dir = root.join("target").join("grading").join(format!("grade-{}", target.as_str()));
+    let verdict_dir = root
+        .join("target")
+        .join("grading")
+        .join(format!("grade-{}", target.as_str()));
     let mut lines = Vec::new();
     for lab in labs {
         let _ = std::fs::remove_dir_all(verdict_dir.join(&lab.id));
         let log_path = out.join(target.as_str()).join(format!("{}.log", lab.id));
         std::fs::create_dir_all(log_path.parent().unwrap_or(out))?;
-        eprintln!("grading {} ({}) against the {}: cargo test --test {} ...", lab.id, lab.title, target.as_str(), lab.test);
+        eprintln!(
+            "grading {} ({}) against the {}: cargo test --test {} ...",
+            lab.id,
+            lab.title,
+            target.as_str(),
+            lab.test
+        );
         let log = std::fs::File::create(&log_path)?;
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(&root)
-            .args(["test", "-p", "kafka-resilience-lab", "--test", &lab.test, "--no-fail-fast"])
+            .args([
+                "test",
+                "-p",
+                "kafka-resilience-lab",
+                "--test",
+                &lab.test,
+                "--no-fail-fast",
+            ])
             .env("LAB_TARGET", target.as_str())
             .env("GRADING_DIR", &verdict_dir)
             .stdout(log.try_clone()?)
             .stderr(log)
             .status()
             .context("running cargo test")?;
-        eprintln!("  cargo test exited with {status}; full output in {}", log_path.display());
+        eprintln!(
+            "  cargo test exited with {status}; full output in {}",
+            log_path.display()
+        );
         for (criterion, verdict) in read_verdicts(&verdict_dir, lab) {
             lines.push(score_line(lab, &criterion, verdict, &log_path));
         }
@@ -145,7 +176,12 @@ fn grade(labs: &[&LabInfo], target: Target, out: &Path) -> anyhow::Result<Vec<Sc
     Ok(lines)
 }
 
-fn score_line(lab: &LabInfo, criterion: &CriterionInfo, verdict: Option<Verdict>, log: &Path) -> ScoreLine {
+fn score_line(
+    lab: &LabInfo,
+    criterion: &CriterionInfo,
+    verdict: Option<Verdict>,
+    log: &Path,
+) -> ScoreLine {
     match verdict {
         Some(verdict) => ScoreLine {
             lab: lab.id.clone(),
@@ -160,7 +196,10 @@ fn score_line(lab: &LabInfo, criterion: &CriterionInfo, verdict: Option<Verdict>
             criterion: criterion.id.clone(),
             kind: criterion.kind,
             passed: false,
-            message: format!("no verdict: the test did not run or did not compile (see {})", log.display()),
+            message: format!(
+                "no verdict: the test did not run or did not compile (see {})",
+                log.display()
+            ),
             file: String::new(),
         },
     }
@@ -175,7 +214,13 @@ fn write_scorecard(lines: &[ScoreLine], target: Target, out: &Path) -> anyhow::R
     for line in lines {
         let result = if line.passed { "✅ pass" } else { "❌ fail" };
         let kind = format!("{:?}", line.kind).to_lowercase();
-        terminal.add_row(vec![&line.lab, &line.criterion, &kind, result, &line.message]);
+        terminal.add_row(vec![
+            &line.lab,
+            &line.criterion,
+            &kind,
+            result,
+            &line.message,
+        ]);
         markdown.push_str(&format!(
             "| {} | {} | {kind} | {result} | {} |\n",
             line.lab,
@@ -184,12 +229,25 @@ fn write_scorecard(lines: &[ScoreLine], target: Target, out: &Path) -> anyhow::R
         ));
     }
     let passed = lines.iter().filter(|l| l.passed).count();
-    markdown.push_str(&format!("\n**{passed} of {} criteria passed.**\n", lines.len()));
-    println!("{terminal}\n{passed} of {} criteria passed ({})", lines.len(), target.as_str());
+    markdown.push_str(&format!(
+        "\n**{passed} of {} criteria passed.**\n",
+        lines.len()
+    ));
+    println!(
+        "{terminal}\n{passed} of {} criteria passed ({})",
+        lines.len(),
+        target.as_str()
+    );
     let dir = out.join(target.as_str());
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("scorecard.md"), markdown)?;
-    std::fs::write(dir.join("scorecard.json"), serde_json::to_vec_pretty(lines)?)?;
-    eprintln!("scorecard written to {}", dir.join("scorecard.md").display());
+    std::fs::write(
+        dir.join("scorecard.json"),
+        serde_json::to_vec_pretty(lines)?,
+    )?;
+    eprintln!(
+        "scorecard written to {}",
+        dir.join("scorecard.md").display()
+    );
     Ok(())
 }

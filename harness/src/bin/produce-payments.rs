@@ -73,10 +73,19 @@ async fn main() -> anyhow::Result<()> {
         Summary::new(&format!("produced to {}", args.topic))
             .row("payments acknowledged", delivered.len())
             .row("seed", args.seed)
-            .row("first id", delivered.first().map(|d| d.payment_id.as_str()).unwrap_or("-"))
+            .row(
+                "first id",
+                delivered
+                    .first()
+                    .map(|d| d.payment_id.as_str())
+                    .unwrap_or("-")
+            )
             .row("poison pills", poison)
             .row(
-                &format!("expected at {:.0}% gateway failures", args.failure_rate * 100.0),
+                &format!(
+                    "expected at {:.0}% gateway failures",
+                    args.failure_rate * 100.0
+                ),
                 format!("{counts:?}")
             )
             .render()

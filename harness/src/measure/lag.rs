@@ -74,7 +74,11 @@ impl LagProbe {
 
 /// The reference lag calculation: committed offsets of `consumer`'s group against
 /// the high watermarks of every partition of `topic`.
-pub fn measure_lag(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> anyhow::Result<LagReport> {
+pub fn measure_lag(
+    consumer: &BaseConsumer,
+    topic: &str,
+    timeout: Duration,
+) -> anyhow::Result<LagReport> {
     let partitions = partition_count(consumer, topic, timeout)?;
     let mut wanted = TopicPartitionList::new();
     for partition in 0..partitions {
@@ -87,12 +91,13 @@ pub fn measure_lag(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> a
     };
     for partition in 0..partitions {
         let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
-        let committed = committed
-            .find_partition(topic, partition)
-            .and_then(|element| match element.offset() {
-                Offset::Offset(offset) => Some(offset),
-                _ => None,
-            });
+        let committed =
+            committed
+                .find_partition(topic, partition)
+                .and_then(|element| match element.offset() {
+                    Offset::Offset(offset) => Some(offset),
+                    _ => None,
+                });
         report.partitions.push(PartitionLag {
             partition,
             committed,

@@ -57,7 +57,15 @@ mod tests {
     #[test]
     fn percentiles_of_one_to_a_hundred() {
         let summary = LatencySummary::from_millis(1..=100);
-        assert_eq!((summary.count, summary.p50_ms, summary.p99_ms, summary.max_ms), (100, 50, 99, 100));
+        assert_eq!(
+            (
+                summary.count,
+                summary.p50_ms,
+                summary.p99_ms,
+                summary.max_ms
+            ),
+            (100, 50, 99, 100)
+        );
         assert_eq!(LatencySummary::from_millis([]).count, 0);
     }
 }

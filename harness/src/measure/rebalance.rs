@@ -35,7 +35,10 @@ pub struct RebalanceLog(Arc<Mutex<Vec<RebalanceEvent>>>);
 
 impl RebalanceLog {
     pub fn events(&self) -> Vec<RebalanceEvent> {
-        self.0.lock().map(|events| events.clone()).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|events| events.clone())
+            .unwrap_or_default()
     }
 
     fn push(&self, event: RebalanceEvent) {

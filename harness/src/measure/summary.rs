@@ -19,7 +19,8 @@ impl Summary {
     }
 
     pub fn row(mut self, label: &str, value: impl ToString) -> Summary {
-        self.table.add_row(vec![label.to_string(), value.to_string()]);
+        self.table
+            .add_row(vec![label.to_string(), value.to_string()]);
         self
     }
 

@@ -54,7 +54,12 @@ pub struct FragileConsumerConfig {
 }
 
 impl FragileConsumerConfig {
-    pub fn new(topic: &str, group_id: &str, member: &str, gateway: Gateway) -> FragileConsumerConfig {
+    pub fn new(
+        topic: &str,
+        group_id: &str,
+        member: &str,
+        gateway: Gateway,
+    ) -> FragileConsumerConfig {
         FragileConsumerConfig {
             topic: topic.to_string(),
             group_id: group_id.to_string(),
@@ -69,7 +74,8 @@ impl FragileConsumerConfig {
 
     /// The backoff before attempt `attempt + 1` (0-based `attempt`): `2^attempt` s, scaled.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        self.time_scale.scale(Duration::from_secs(1u64 << attempt.min(16)))
+        self.time_scale
+            .scale(Duration::from_secs(1u64 << attempt.min(16)))
     }
 }
 
@@ -141,12 +147,22 @@ fn process_with_blocking_retries(
 ) -> anyhow::Result<()> {
     let payment_id = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
     for attempt in 0..config.max_retries {
-        match config.gateway.process_blocking(message.payload(), attempt + 1) {
+        match config
+            .gateway
+            .process_blocking(message.payload(), attempt + 1)
+        {
             Ok(payment) => {
                 if config.echo {
                     println!("✅ Processed payment {}", payment.payment_id);
                 }
-                report(reporter, message, config, OutcomeStatus::Processed, attempt + 1, None)?;
+                report(
+                    reporter,
+                    message,
+                    config,
+                    OutcomeStatus::Processed,
+                    attempt + 1,
+                    None,
+                )?;
                 stats.processed += 1;
                 // Only commit on success.
                 commit(consumer, message, config, stats);
@@ -163,7 +179,14 @@ fn process_with_blocking_retries(
                     }
                     // "What do we do now? Skip? Stop?" The seed commits to skip:
                     // the payment is gone, and nobody will ever know but this log.
-                    report(reporter, message, config, OutcomeStatus::Skipped, attempt + 1, Some(error.to_string()))?;
+                    report(
+                        reporter,
+                        message,
+                        config,
+                        OutcomeStatus::Skipped,
+                        attempt + 1,
+                        Some(error.to_string()),
+                    )?;
                     stats.skipped += 1;
                     commit(consumer, message, config, stats);
                 } else {
@@ -230,12 +253,17 @@ pub struct RunningConsumer {
 
 impl RunningConsumer {
     /// Start `config` against `broker`, reporting outcomes to `outcomes_topic`.
-    pub fn spawn(broker: &Broker, config: FragileConsumerConfig, outcomes_topic: &str) -> anyhow::Result<RunningConsumer> {
+    pub fn spawn(
+        broker: &Broker,
+        config: FragileConsumerConfig,
+        outcomes_topic: &str,
+    ) -> anyhow::Result<RunningConsumer> {
         let reporter = OutcomeReporter::new(broker, outcomes_topic)?;
         let stop = Arc::new(AtomicBool::new(false));
         let rebalances = RebalanceLog::default();
         let (broker, stop_flag, log) = (broker.clone(), stop.clone(), rebalances.clone());
-        let task = tokio::task::spawn_blocking(move || run(&broker, &config, &reporter, log, &stop_flag));
+        let task =
+            tokio::task::spawn_blocking(move || run(&broker, &config, &reporter, log, &stop_flag));
         Ok(RunningConsumer {
             stop,
             task: Some(task),

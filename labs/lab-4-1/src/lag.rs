@@ -17,7 +17,11 @@ use harness::measure::lag::LagReport;
 use rdkafka::consumer::BaseConsumer;
 
 /// The lag of `consumer`'s group on every partition of `topic`.
-pub fn consumer_lag(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> anyhow::Result<LagReport> {
+pub fn consumer_lag(
+    consumer: &BaseConsumer,
+    topic: &str,
+    timeout: Duration,
+) -> anyhow::Result<LagReport> {
     // TODO(lab-4-1): compute the lag of every partition of `topic`.
     //
     // 1. Find how many partitions `topic` has: `consumer.fetch_metadata(Some(topic), timeout)`

@@ -44,34 +44,69 @@ impl Observations<'_> {
     /// The terminal summary.
     pub fn summary(&self) -> String {
         let (stall_ms, stall_lag) = longest_stall(&self.failing.lag_samples);
-        let peak_lag = self.failing.lag_samples.iter().map(|s| s.total_lag).max().unwrap_or(0);
+        let peak_lag = self
+            .failing
+            .lag_samples
+            .iter()
+            .map(|s| s.total_lag)
+            .max()
+            .unwrap_or(0);
         let mut summary = Summary::new("Lab 4.1: the blocking retry anti-pattern")
-            .row("broker", self.broker.describe())
+            .row("broker", self.broker.label())
             .row("payments per run", self.failing.workload.records.len())
             .row("drain time, 0% failures", secs(self.baseline.drain_time))
             .row("drain time, 30% failures", secs(self.failing.drain_time))
             .row("slowdown", format!("{:.1}x", self.slowdown()))
-            .row("time asleep in retry loops", secs(self.failing.stats.time_sleeping))
-            .row("healthy latency, 0% failures", healthy_latency(self.baseline).one_line())
-            .row("healthy latency, 30% failures", healthy_latency(self.failing).one_line())
-            .row("payments lost (committed to skip)", self.failing.accounting.skipped)
+            .row(
+                "time asleep in retry loops",
+                secs(self.failing.stats.time_sleeping),
+            )
+            .row(
+                "healthy latency, 0% failures",
+                healthy_latency(self.baseline).one_line(),
+            )
+            .row(
+                "healthy latency, 30% failures",
+                healthy_latency(self.failing).one_line(),
+            )
+            .row(
+                "payments lost (committed to skip)",
+                self.failing.accounting.skipped,
+            )
             .row(
                 &format!("peak lag ({})", self.lag_source),
-                if self.failing.lag_samples.is_empty() { "not measured".to_string() } else { peak_lag.to_string() },
+                if self.failing.lag_samples.is_empty() {
+                    "not measured".to_string()
+                } else {
+                    peak_lag.to_string()
+                },
             )
-            .row("longest lag stall", format!("{stall_ms} ms at lag {stall_lag}"));
+            .row(
+                "longest lag stall",
+                format!("{stall_ms} ms at lag {stall_lag}"),
+            );
         if let Some(group) = self.group {
             summary = summary
                 .row(
                     "group: takeover of the sleeper's partition",
-                    group.takeover_after.map(secs).unwrap_or_else(|| "not observed".into()),
+                    group
+                        .takeover_after
+                        .map(secs)
+                        .unwrap_or_else(|| "not observed".into()),
                 )
                 .row("group: rebalance events", group.events.len())
                 .row(
                     "group: failed commits",
-                    group.stats.iter().map(|(_, s)| s.failed_commits).sum::<u64>(),
+                    group
+                        .stats
+                        .iter()
+                        .map(|(_, s)| s.failed_commits)
+                        .sum::<u64>(),
                 )
-                .row("group: outcomes for the failing payment", group.blocker_outcomes());
+                .row(
+                    "group: outcomes for the failing payment",
+                    group.blocker_outcomes(),
+                );
         }
         summary.render()
     }
@@ -83,14 +118,20 @@ impl Observations<'_> {
         let count = failing.workload.records.len();
         let (stall_ms, stall_lag) = longest_stall(&failing.lag_samples);
         let lag_measured = failing.lag_samples.iter().any(|s| s.total_lag > 0);
-        let _ = writeln!(md, "# Problems observed: the blocking retry anti-pattern (Lab 4.1)\n");
+        let _ = writeln!(
+            md,
+            "# Problems observed: the blocking retry anti-pattern (Lab 4.1)\n"
+        );
         let _ = writeln!(
             md,
             "Measured by `cargo run -p lab-4-1` against {}.\nTime scale {} (1 = the seed's real 2^attempt-second sleeps).\n",
             self.broker.describe(),
             self.time_scale
         );
-        let _ = writeln!(md, "## 1. How long does it take to process {count} messages when 30% fail?\n");
+        let _ = writeln!(
+            md,
+            "## 1. How long does it take to process {count} messages when 30% fail?\n"
+        );
         let _ = writeln!(md, "| run | drain time | failed attempts | asleep in retry loops | processed | lost (skipped) |");
         let _ = writeln!(md, "|---|---|---|---|---|---|");
         for (label, run) in [("0% failures", self.baseline), ("30% failures", failing)] {
@@ -104,10 +145,18 @@ impl Observations<'_> {
                 run.accounting.skipped
             );
         }
-        let _ = writeln!(md, "\n**Slowdown: {:.1}x.** Per payment, in the order the partition holds them:\n", self.slowdown());
-        let _ = writeln!(md, "| # | payment | class | outcome | attempts | latency (produce → outcome) |");
+        let _ = writeln!(
+            md,
+            "\n**Slowdown: {:.1}x.** Per payment, in the order the partition holds them:\n",
+            self.slowdown()
+        );
+        let _ = writeln!(
+            md,
+            "| # | payment | class | outcome | attempts | latency (produce → outcome) |"
+        );
         let _ = writeln!(md, "|---|---|---|---|---|---|");
-        for (index, (record, class, outcome)) in outcomes_in_order(failing).into_iter().enumerate() {
+        for (index, (record, class, outcome)) in outcomes_in_order(failing).into_iter().enumerate()
+        {
             let (status, attempts, latency) = match outcome {
                 Some(o) => (
                     match o.status {
@@ -120,7 +169,12 @@ impl Observations<'_> {
                 ),
                 None => ("no outcome", "-".into(), "-".into()),
             };
-            let _ = writeln!(md, "| {index} | {} | {} | {status} | {attempts} | {latency} |", record.payment_id, class.label());
+            let _ = writeln!(
+                md,
+                "| {index} | {} | {} | {status} | {attempts} | {latency} |",
+                record.payment_id,
+                class.label()
+            );
         }
         let _ = writeln!(
             md,
@@ -130,9 +184,17 @@ impl Observations<'_> {
         );
         let _ = writeln!(md, "> **Your explanation:** why does a healthy payment right behind a failing one wait so long? Which line of `src/fragile_consumer.rs` is responsible?\n");
 
-        let _ = writeln!(md, "## 2. What happens to consumer lag during retry loops?\n");
+        let _ = writeln!(
+            md,
+            "## 2. What happens to consumer lag during retry loops?\n"
+        );
         if lag_measured {
-            let peak = failing.lag_samples.iter().map(|s| s.total_lag).max().unwrap_or(0);
+            let peak = failing
+                .lag_samples
+                .iter()
+                .map(|s| s.total_lag)
+                .max()
+                .unwrap_or(0);
             let _ = writeln!(
                 md,
                 "Lag sampled every 20 ms with your `consumer_lag` ({}): {} samples, peak {peak}. \
@@ -152,7 +214,10 @@ impl Observations<'_> {
         }
         let _ = writeln!(md, "> **Your explanation:** why does the committed offset stand still while the consumer sleeps? What would a lag-based alert page someone about?\n");
 
-        let _ = writeln!(md, "## 3. How does this affect other consumers in the group?\n");
+        let _ = writeln!(
+            md,
+            "## 3. How does this affect other consumers in the group?\n"
+        );
         match self.group {
             Some(group) => {
                 let _ = writeln!(
@@ -175,9 +240,16 @@ impl Observations<'_> {
                     group.blocker_id,
                     group.blocker_outcomes()
                 );
-                let _ = writeln!(md, "| time (ms, epoch) | member | event | partitions |\n|---|---|---|---|");
+                let _ = writeln!(
+                    md,
+                    "| time (ms, epoch) | member | event | partitions |\n|---|---|---|---|"
+                );
                 for event in &group.events {
-                    let _ = writeln!(md, "| {} | {} | {:?} | {:?} |", event.at_ms, event.member, event.kind, event.partitions);
+                    let _ = writeln!(
+                        md,
+                        "| {} | {} | {:?} | {:?} |",
+                        event.at_ms, event.member, event.kind, event.partitions
+                    );
                 }
             }
             None => {
@@ -193,7 +265,12 @@ impl Observations<'_> {
 /// A one-line picture of the lag over time (one character per sample, downsampled).
 fn sparkline(samples: &[harness::measure::lag::LagSample]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let peak = samples.iter().map(|s| s.total_lag).max().unwrap_or(0).max(1);
+    let peak = samples
+        .iter()
+        .map(|s| s.total_lag)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let step = samples.len().div_ceil(100).max(1);
     let line: String = samples
         .iter()

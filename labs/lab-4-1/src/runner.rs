@@ -15,7 +15,9 @@ use crate::report::Observations;
 use crate::scenario::{drain, group_impact, LagFn};
 
 #[derive(Parser, Debug)]
-#[command(about = "Lab 4.1: run the fragile consumer, measure the pain, write problems_observed.md")]
+#[command(
+    about = "Lab 4.1: run the fragile consumer, measure the pain, write problems_observed.md"
+)]
 pub struct Args {
     /// Payments per run (the seed asks about 10).
     #[arg(long, default_value_t = 10)]
@@ -47,15 +49,49 @@ pub async fn run(lag: LagFn, lag_source: &str) -> anyhow::Result<()> {
     let time_scale = TimeScale::new(args.time_scale);
 
     let progress = ProgressBar::new_spinner();
-    progress.set_style(ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     progress.enable_steady_tick(Duration::from_millis(120));
 
-    step(&progress, &format!("Step 1/3: {} payments, 0% failures (the baseline)", args.count));
-    let baseline = drain(&broker, args.seed, args.count, FailureMix::none(), time_scale, Some(lag)).await?;
-    progress.println(format!("  drained in {:.2} s", baseline.drain_time.as_secs_f64()));
+    step(
+        &progress,
+        &format!(
+            "Step 1/3: {} payments, 0% failures (the baseline)",
+            args.count
+        ),
+    );
+    let baseline = drain(
+        &broker,
+        args.seed,
+        args.count,
+        FailureMix::none(),
+        time_scale,
+        Some(lag),
+    )
+    .await?;
+    progress.println(format!(
+        "  drained in {:.2} s",
+        baseline.drain_time.as_secs_f64()
+    ));
 
-    step(&progress, &format!("Step 2/3: the same {} payments, 30% failures, blocking retries", args.count));
-    let failing = drain(&broker, args.seed, args.count, FailureMix::seed_lab_4_1(), time_scale, Some(lag)).await?;
+    step(
+        &progress,
+        &format!(
+            "Step 2/3: the same {} payments, 30% failures, blocking retries",
+            args.count
+        ),
+    );
+    let failing = drain(
+        &broker,
+        args.seed,
+        args.count,
+        FailureMix::seed_lab_4_1(),
+        time_scale,
+        Some(lag),
+    )
+    .await?;
     progress.println(format!(
         "  drained in {:.2} s ({} failed attempts, {:.2} s asleep, {} payments skipped for good)",
         failing.drain_time.as_secs_f64(),
@@ -67,7 +103,10 @@ pub async fn run(lag: LagFn, lag_source: &str) -> anyhow::Result<()> {
     let group = if args.skip_group_impact {
         None
     } else {
-        step(&progress, "Step 3/3: two consumers in one group, max.poll.interval.ms=1500, a 3 s retry loop");
+        step(
+            &progress,
+            "Step 3/3: two consumers in one group, max.poll.interval.ms=1500, a 3 s retry loop",
+        );
         let impact = group_impact(&broker, args.seed, Duration::from_secs(30)).await?;
         progress.println(match impact.takeover_after {
             Some(after) => format!(
@@ -93,6 +132,9 @@ pub async fn run(lag: LagFn, lag_source: &str) -> anyhow::Result<()> {
     };
     println!("{}", observations.summary());
     std::fs::write(&args.output, observations.markdown())?;
-    println!("Wrote {} — now add your explanations to it.", args.output.display());
+    println!(
+        "Wrote {} — now add your explanations to it.",
+        args.output.display()
+    );
     Ok(())
 }

@@ -80,18 +80,31 @@ pub async fn drain(
     create_topics(broker, &[(&topic, 1), (&outcomes, 1)]).await?;
 
     let workload = Workload::new(seed, count, PoisonRates::NONE, mix).with_time_scale(time_scale);
-    let config = FragileConsumerConfig::new(&topic, &group, "fragile-consumer", workload.gateway.clone());
+    let config =
+        FragileConsumerConfig::new(&topic, &group, "fragile-consumer", workload.gateway.clone());
     let ledger = Ledger::new(workload.classes(), config.max_retries);
-    let backoffs: Vec<Duration> = workload.records.iter().map(|r| backoff_for(workload.class_of(r), &config)).collect();
+    let backoffs: Vec<Duration> = workload
+        .records
+        .iter()
+        .map(|r| backoff_for(workload.class_of(r), &config))
+        .collect();
 
-    produce_payments(&payment_producer(broker)?, &topic, &workload.records, None, None).await?;
+    produce_payments(
+        &payment_producer(broker)?,
+        &topic,
+        &workload.records,
+        None,
+        None,
+    )
+    .await?;
     let watcher = OutcomeWatcher::start(broker, &outcomes)?;
     let sampler = match lag {
         Some(lag_fn) => {
             let probe = LagProbe::new(broker, &group, &topic)?;
             let sampled_topic = topic.clone();
             Some(LagSampler::start(Duration::from_millis(20), move || {
-                lag_fn(probe.consumer(), &sampled_topic, Duration::from_secs(5)).map(|report| report.total())
+                lag_fn(probe.consumer(), &sampled_topic, Duration::from_secs(5))
+                    .map(|report| report.total())
             }))
         }
         None => None,
@@ -100,14 +113,25 @@ pub async fn drain(
 
     // Generous: every sleep and call, three times over, plus a minute for group joins.
     let deadline = Duration::from_secs(60)
-        + 3 * (backoffs.iter().sum::<Duration>() + workload.gateway.call_duration() * (3 * count as u32));
-    let settled = watcher.wait_for("every payment to have an outcome", deadline, |seen| ledger.settled(seen)).await;
+        + 3 * (backoffs.iter().sum::<Duration>()
+            + workload.gateway.call_duration() * (3 * count as u32));
+    let settled = watcher
+        .wait_for("every payment to have an outcome", deadline, |seen| {
+            ledger.settled(seen)
+        })
+        .await;
     let stats = consumer.stop().await?;
     let lag_samples = sampler.map(LagSampler::stop).unwrap_or_default();
     let outcomes = settled.context("the fragile consumer did not finish")?;
 
-    let last_outcome = outcomes.iter().map(|o| o.finished_at_ms).max().unwrap_or_default();
-    let drain_time = Duration::from_millis((last_outcome - stats.first_record_at_ms.unwrap_or(last_outcome)).max(0) as u64);
+    let last_outcome = outcomes
+        .iter()
+        .map(|o| o.finished_at_ms)
+        .max()
+        .unwrap_or_default();
+    let drain_time = Duration::from_millis(
+        (last_outcome - stats.first_record_at_ms.unwrap_or(last_outcome)).max(0) as u64,
+    );
     Ok(DrainRun {
         topic,
         accounting: ledger.account(&outcomes),
@@ -122,12 +146,15 @@ pub async fn drain(
 }
 
 /// The outcome of each payment (first one reported), in the order they were produced.
-pub fn outcomes_in_order<'a>(run: &'a DrainRun) -> Vec<(&'a PaymentRecord, PaymentClass, Option<&'a Outcome>)> {
+pub fn outcomes_in_order(run: &DrainRun) -> Vec<(&PaymentRecord, PaymentClass, Option<&Outcome>)> {
     run.workload
         .records
         .iter()
         .map(|record| {
-            let outcome = run.outcomes.iter().find(|o| o.payment_id == record.payment_id);
+            let outcome = run
+                .outcomes
+                .iter()
+                .find(|o| o.payment_id == record.payment_id);
             (record, run.workload.class_of(record), outcome)
         })
         .collect()
@@ -164,12 +191,18 @@ pub struct GroupImpact {
 impl GroupImpact {
     /// Rebalance events after the group first settled.
     pub fn rebalances_after_settling(&self, settled_at_ms: i64) -> usize {
-        self.events.iter().filter(|e| e.at_ms > settled_at_ms).count()
+        self.events
+            .iter()
+            .filter(|e| e.at_ms > settled_at_ms)
+            .count()
     }
 
     /// How many times the failing payment was given up on, by anyone.
     pub fn blocker_outcomes(&self) -> usize {
-        self.outcomes.iter().filter(|o| o.payment_id == self.blocker_id).count()
+        self.outcomes
+            .iter()
+            .filter(|o| o.payment_id == self.blocker_id)
+            .count()
     }
 }
 
@@ -181,7 +214,11 @@ impl GroupImpact {
 /// `max.poll.interval.ms` (1.5 s): librdkafka removes the sleeper from the group and
 /// the other member is handed partition 0. We wait for that takeover (up to
 /// `observe_for`), then stop both.
-pub async fn group_impact(broker: &Broker, seed: u64, observe_for: Duration) -> anyhow::Result<GroupImpact> {
+pub async fn group_impact(
+    broker: &Broker,
+    seed: u64,
+    observe_for: Duration,
+) -> anyhow::Result<GroupImpact> {
     let topic = unique_name("lab41-group");
     let outcomes_name = outcomes_topic(&topic);
     let group = unique_name("fragile-payment-processor");
@@ -207,7 +244,8 @@ pub async fn group_impact(broker: &Broker, seed: u64, observe_for: Duration) -> 
     let members = ["member-a", "member-b"];
     let mut consumers = Vec::new();
     for member in members {
-        let mut config = FragileConsumerConfig::new(&topic, &group, member, workload.gateway.clone());
+        let mut config =
+            FragileConsumerConfig::new(&topic, &group, member, workload.gateway.clone());
         config.time_scale = TimeScale::REAL;
         config.overrides = short_poll_interval();
         consumers.push(RunningConsumer::spawn(broker, config, &outcomes_name)?);
@@ -215,13 +253,18 @@ pub async fn group_impact(broker: &Broker, seed: u64, observe_for: Duration) -> 
     let logs: Vec<RebalanceLog> = consumers.iter().map(|c| c.rebalances.clone()).collect();
 
     // Wait for the group to settle: each member owns exactly one partition.
-    let owners = harness::wait::until("both members to own one partition each", Duration::from_secs(60), Duration::from_millis(20), || {
-        let current: Vec<Vec<i32>> = logs.iter().map(current_assignment).collect();
-        match current.as_slice() {
-            [a, b] if a.len() == 1 && b.len() == 1 && a != b => Ok(current),
-            _ => Err(format!("assignments {current:?}")),
-        }
-    })
+    let owners = harness::wait::until(
+        "both members to own one partition each",
+        Duration::from_secs(60),
+        Duration::from_millis(20),
+        || {
+            let current: Vec<Vec<i32>> = logs.iter().map(current_assignment).collect();
+            match current.as_slice() {
+                [a, b] if a.len() == 1 && b.len() == 1 && a != b => Ok(current),
+                _ => Err(format!("assignments {current:?}")),
+            }
+        },
+    )
     .await?;
     let stuck = if owners[0] == [0] { 0 } else { 1 };
     let healthy_index = 1 - stuck;
@@ -235,14 +278,23 @@ pub async fn group_impact(broker: &Broker, seed: u64, observe_for: Duration) -> 
 
     let watcher = OutcomeWatcher::start(broker, &outcomes_name)?;
     let healthy_log = logs[healthy_index].clone();
-    let takeover = harness::wait::until("the healthy member to take over partition 0", observe_for, Duration::from_millis(20), || {
-        healthy_log
-            .events()
-            .iter()
-            .find(|e| e.at_ms > settled_at && e.kind == RebalanceKind::Assigned && e.partitions.contains(&0))
-            .map(|e| Duration::from_millis((e.at_ms - settled_at).max(0) as u64))
-            .ok_or_else(|| format!("{} rebalance events so far", healthy_log.events().len()))
-    })
+    let takeover = harness::wait::until(
+        "the healthy member to take over partition 0",
+        observe_for,
+        Duration::from_millis(20),
+        || {
+            healthy_log
+                .events()
+                .iter()
+                .find(|e| {
+                    e.at_ms > settled_at
+                        && e.kind == RebalanceKind::Assigned
+                        && e.partitions.contains(&0)
+                })
+                .map(|e| Duration::from_millis((e.at_ms - settled_at).max(0) as u64))
+                .ok_or_else(|| format!("{} rebalance events so far", healthy_log.events().len()))
+        },
+    )
     .await
     .ok();
 

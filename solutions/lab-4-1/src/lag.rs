@@ -8,7 +8,11 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
 /// The lag of `consumer`'s group on every partition of `topic`.
-pub fn consumer_lag(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> anyhow::Result<LagReport> {
+pub fn consumer_lag(
+    consumer: &BaseConsumer,
+    topic: &str,
+    timeout: Duration,
+) -> anyhow::Result<LagReport> {
     // 1. How many partitions? Metadata knows.
     let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
     let partition_count = metadata
@@ -31,7 +35,10 @@ pub fn consumer_lag(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> 
         let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
         // A partition without a commit reports Offset::Invalid: the group has not
         // read anything yet, and would start at `low`.
-        let committed = match committed.find_partition(topic, partition).map(|e| e.offset()) {
+        let committed = match committed
+            .find_partition(topic, partition)
+            .map(|e| e.offset())
+        {
             Some(Offset::Offset(offset)) => Some(offset),
             _ => None,
         };

@@ -42,7 +42,8 @@ async fn main() -> anyhow::Result<()> {
         FailureMix::with_failure_rate(args.failure_rate.clamp(0.0, 1.0))
     };
     let gateway = Gateway::new(mix).with_time_scale(TimeScale::new(args.time_scale));
-    let mut config = FragileConsumerConfig::new(&args.topic, &args.group, "fragile-consumer", gateway);
+    let mut config =
+        FragileConsumerConfig::new(&args.topic, &args.group, "fragile-consumer", gateway);
     config.echo = true;
     let reporter = OutcomeReporter::new(&broker, &outcomes)?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -52,8 +53,14 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("stopping after the current retry loop ...");
         stop_on_signal.store(true, std::sync::atomic::Ordering::Relaxed);
     });
-    println!("fragile consumer: group {}, topic {}; Ctrl-C to stop", args.group, args.topic);
-    let stats = tokio::task::spawn_blocking(move || run(&broker, &config, &reporter, RebalanceLog::default(), &stop)).await??;
+    println!(
+        "fragile consumer: group {}, topic {}; Ctrl-C to stop",
+        args.group, args.topic
+    );
+    let stats = tokio::task::spawn_blocking(move || {
+        run(&broker, &config, &reporter, RebalanceLog::default(), &stop)
+    })
+    .await??;
     println!("{stats:#?}");
     Ok(())
 }
