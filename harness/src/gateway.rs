@@ -105,7 +105,9 @@ pub enum PaymentError {
     Transient(TransientReason),
     #[error("Payment processing failed: {}", .0.as_str())]
     Permanent(PermanentReason),
-    #[error(transparent)]
+    /// The message is stable per kind (so a DLQ can be grouped by reason); the
+    /// parser's detail is in [`PaymentError::detail`].
+    #[error("Payment rejected as a poison pill: {}", .0.kind.as_str())]
     Poison(#[from] PoisonError),
 }
 
@@ -122,6 +124,14 @@ impl PaymentError {
             PaymentError::Transient(reason) => reason.as_str(),
             PaymentError::Permanent(reason) => reason.as_str(),
             PaymentError::Poison(poison) => poison.kind.as_str(),
+        }
+    }
+
+    /// Extra detail beyond the reason (for poison: what the parser said).
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            PaymentError::Poison(poison) => Some(&poison.detail),
+            _ => None,
         }
     }
 

@@ -14,6 +14,7 @@
 //! | [`gateway`] | the simulated payment gateway: deterministic verdict per (payment, attempt) |
 //! | [`workload`] | a generated workload with its ground truth |
 //! | [`producer`] | producing payments with acknowledged deliveries |
+//! | [`dead_letter`] | the dead-letter record format (seed 000 + 001/003 fields + exact bytes) |
 //! | [`outcomes`] | outcome records on `<topic>-outcomes`: how labs report, how graders watch |
 //! | [`ledger`] | exact accounting: processed, dead-lettered, lost |
 //! | [`measure`] | latency percentiles, consumer lag, rebalance events, summary tables |
@@ -25,6 +26,7 @@
 //! instructor's command).
 
 pub mod broker;
+pub mod dead_letter;
 pub mod gateway;
 pub mod grading;
 pub mod ledger;

@@ -53,6 +53,29 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome of a consumed record, decided now. The key is the payment id
+    /// (every workshop record is keyed by it); the record's Kafka timestamp is when
+    /// it was produced.
+    pub fn for_message<M: Message>(
+        message: &M,
+        status: OutcomeStatus,
+        attempts: u32,
+        error: Option<String>,
+        worker: &str,
+    ) -> Outcome {
+        Outcome {
+            payment_id: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
+            status,
+            attempts,
+            error,
+            worker: worker.to_string(),
+            partition: message.partition(),
+            offset: message.offset(),
+            produced_at_ms: message.timestamp().to_millis().unwrap_or_else(now_ms),
+            finished_at_ms: now_ms(),
+        }
+    }
+
     /// End-to-end latency, from produce to this outcome.
     pub fn latency_ms(&self) -> i64 {
         (self.finished_at_ms - self.produced_at_ms).max(0)

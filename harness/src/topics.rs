@@ -107,3 +107,57 @@ where
     }
     Ok(topic_metadata.partitions().len() as i32)
 }
+
+/// Read every record of `topic` from the beginning up to the high watermarks seen
+/// when it starts, then stop: "drained" means caught up with what was there.
+///
+/// It assigns partitions directly and never commits, so it disturbs no consumer
+/// group's offsets, and reading the same topic twice gives the same answer.
+pub async fn read_all(
+    broker: &Broker,
+    topic: &str,
+    deadline: Duration,
+) -> anyhow::Result<Vec<rdkafka::message::OwnedMessage>> {
+    use rdkafka::consumer::StreamConsumer;
+    use rdkafka::{Message, Offset, TopicPartitionList};
+
+    let consumer: StreamConsumer = broker
+        .client_config()
+        .set("group.id", unique_name("reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .context("creating the topic reader")?;
+    let partitions = partition_count(&consumer, topic, Duration::from_secs(10))?;
+    let mut remaining = std::collections::BTreeMap::new();
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..partitions {
+        let (low, high) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10))?;
+        if high > low {
+            remaining.insert(partition, high);
+            assignment.add_partition_offset(topic, partition, Offset::Offset(low))?;
+        }
+    }
+    let mut records = Vec::new();
+    if remaining.is_empty() {
+        return Ok(records);
+    }
+    consumer.assign(&assignment)?;
+    let started = std::time::Instant::now();
+    while !remaining.is_empty() {
+        let left = deadline.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            bail!("{topic} was not drained within {deadline:?}; partitions left (partition -> end offset): {remaining:?}");
+        }
+        let message = match tokio::time::timeout(left, consumer.recv()).await {
+            Err(_) => continue,
+            Ok(result) => result?,
+        };
+        if let Some(end) = remaining.get(&message.partition()) {
+            if message.offset() + 1 >= *end {
+                remaining.remove(&message.partition());
+            }
+        }
+        records.push(message.detach());
+    }
+    Ok(records)
+}

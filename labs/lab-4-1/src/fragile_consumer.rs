@@ -231,17 +231,13 @@ fn report(
     attempts: u32,
     error: Option<String>,
 ) -> anyhow::Result<()> {
-    reporter.report_blocking(&Outcome {
-        payment_id: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
+    reporter.report_blocking(&Outcome::for_message(
+        message,
         status,
         attempts,
         error,
-        worker: config.member.clone(),
-        partition: message.partition(),
-        offset: message.offset(),
-        produced_at_ms: message.timestamp().to_millis().unwrap_or_else(now_ms),
-        finished_at_ms: now_ms(),
-    })
+        &config.member,
+    ))
 }
 
 /// A fragile consumer running on a blocking thread, stopped on request.

@@ -1,0 +1,10 @@
+//! `dlq-analyzer`: reads the DLQ from the beginning, counts by error reason and by
+//! error type and original partition, and stops once drained. `--json` for machines.
+//!
+//! Guarantee: read-only; it commits nothing and disturbs no consumer group.
+//! Limits: it reads up to the end offsets seen at start; later records wait for the next run.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    lab_4_2::runner::analyzer_main::<lab_4_2::Starter>().await
+}

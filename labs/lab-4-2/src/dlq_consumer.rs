@@ -1,0 +1,299 @@
+//! The DLQ consumer: each payment gets one attempt; a failure is handed to
+//! [`Exercise::handle_failure`] (your code) with the [`Failed`] toolbox.
+//!
+//! Delivery guarantee (once `handle_failure` is done right): at-least-once, and
+//! nothing lost. Every record ends processed or dead-lettered; the offset moves
+//! only after the outcome is safe. A crash between the DLQ ack and the commit
+//! dead-letters the record twice, which is why DLQ consumers must be idempotent.
+//! Limits: no retries (that is Lab 4.3): a transient failure goes straight to the
+//! DLQ, which the seed's discussion table calls "no retry for transient failures".
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use harness::dead_letter::{DeadLetter, FailureContext};
+use harness::gateway::{Gateway, PaymentError};
+use harness::measure::rebalance::{ObservedContext, RebalanceLog};
+use harness::outcomes::{now_ms, Outcome, OutcomeReporter, OutcomeStatus};
+use harness::Broker;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::Offset;
+
+use crate::Exercise;
+
+/// The seed's consumer group.
+pub const DEFAULT_GROUP: &str = "dlq-payment-processor";
+
+/// How to run one DLQ consumer.
+#[derive(Debug, Clone)]
+pub struct DlqConsumerConfig {
+    pub topic: String,
+    /// Seed 000: `<topic>-dlq`; seed 001 reads it from `KAFKA_DLQ_TOPIC`; seed 003 calls it `orders.DLT`.
+    pub dlq_topic: String,
+    pub group_id: String,
+    pub member: String,
+    pub gateway: Gateway,
+}
+
+/// Counters a running consumer keeps, readable while it runs.
+#[derive(Debug, Default)]
+pub struct DlqStats {
+    pub processed: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    /// DLQ produces the broker did not acknowledge (each one rewound, not lost).
+    pub dlq_send_failures: AtomicU64,
+    /// Epoch ms of the first record polled (0: none yet).
+    pub first_record_at_ms: AtomicI64,
+}
+
+/// A producer for dead letters. `acks=all`, because a dead letter that one broker
+/// forgets is a payment lost; a short `message.timeout.ms`, so an unavailable DLQ
+/// is reported within seconds instead of five minutes; and no auto-creation, so a
+/// mistyped DLQ name fails instead of quietly filling a topic nobody reads.
+pub fn dlq_producer(broker: &Broker) -> anyhow::Result<FutureProducer> {
+    broker
+        .client_config()
+        .set("acks", "all")
+        .set("message.timeout.ms", "5000")
+        .set("allow.auto.create.topics", "false")
+        .set("linger.ms", "0")
+        .create()
+        .context("creating the DLQ producer")
+}
+
+/// Everything `handle_failure` may need about one failed record, and the tools
+/// to act on it.
+pub struct Failed<'a> {
+    pub message: &'a BorrowedMessage<'a>,
+    pub error: &'a PaymentError,
+    /// Attempts made (always 1 in this lab: no retries).
+    pub attempts: u32,
+    pub first_failure_ms: i64,
+    consumer: &'a StreamConsumer<ObservedContext>,
+    dlq: &'a FutureProducer,
+    reporter: &'a OutcomeReporter,
+    config: &'a DlqConsumerConfig,
+    stats: &'a DlqStats,
+}
+
+impl Failed<'_> {
+    /// The dead-letter record of this failure (see `harness::dead_letter`).
+    pub fn dead_letter(&self) -> DeadLetter {
+        DeadLetter::from_message(
+            self.message,
+            self.error,
+            &FailureContext {
+                consumer_group: &self.config.group_id,
+                attempts: self.attempts,
+                first_failure_ms: self.first_failure_ms,
+                last_failure_ms: now_ms(),
+            },
+        )
+    }
+
+    /// Produce `dead` to the DLQ topic, keyed by the original key, and wait for
+    /// the broker's acknowledgement. `Ok((partition, offset))` means the broker
+    /// has it; `Err` means it may not.
+    pub async fn send_to_dlq(&self, dead: &DeadLetter) -> anyhow::Result<(i32, i64)> {
+        let value = dead.to_json();
+        let mut record = FutureRecord::to(&self.config.dlq_topic)
+            .payload(&value)
+            .headers(dead.kafka_headers());
+        if let Some(key) = self.message.key() {
+            record = record.key(key);
+        }
+        match self.dlq.send(record, Duration::from_secs(10)).await {
+            Ok(delivery) => {
+                self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                Ok((delivery.partition, delivery.offset))
+            }
+            Err((error, _)) => {
+                self.stats.dlq_send_failures.fetch_add(1, Ordering::Relaxed);
+                Err(anyhow::anyhow!(
+                    "DLQ {} did not acknowledge: {error}",
+                    self.config.dlq_topic
+                ))
+            }
+        }
+    }
+
+    /// Tell the graders (the outcomes topic) this payment was dead-lettered.
+    pub async fn report_dead_lettered(&self) -> anyhow::Result<()> {
+        self.report(OutcomeStatus::DeadLettered).await
+    }
+
+    /// Tell the graders this payment was skipped: committed past, not dead-lettered.
+    pub async fn report_skipped(&self) -> anyhow::Result<()> {
+        self.report(OutcomeStatus::Skipped).await
+    }
+
+    async fn report(&self, status: OutcomeStatus) -> anyhow::Result<()> {
+        let outcome = Outcome::for_message(
+            self.message,
+            status,
+            self.attempts,
+            Some(self.error.to_string()),
+            &self.config.member,
+        );
+        self.reporter.report(&outcome).await
+    }
+
+    /// Commit past the failed record (it will not be consumed again by this group).
+    pub fn commit(&self) -> anyhow::Result<()> {
+        self.consumer
+            .commit_message(self.message, CommitMode::Async)
+            .context("committing past the failed record")
+    }
+
+    /// Seek this partition back to the failed record: it will be consumed (and
+    /// processed) again. Other partitions are not affected.
+    pub fn rewind(&self) -> anyhow::Result<()> {
+        self.consumer
+            .seek(
+                self.message.topic(),
+                self.message.partition(),
+                Offset::Offset(self.message.offset()),
+                Duration::from_secs(5),
+            )
+            .context("rewinding to the failed record")
+    }
+
+    pub fn message_topic(&self) -> &str {
+        self.message.topic()
+    }
+
+    pub fn message_partition(&self) -> i32 {
+        self.message.partition()
+    }
+
+    pub fn message_offset(&self) -> i64 {
+        self.message.offset()
+    }
+
+    /// The consumer's settings (topic names, group, member).
+    pub fn config(&self) -> &DlqConsumerConfig {
+        self.config
+    }
+}
+
+/// Run the DLQ consumer until `stop` is raised.
+pub async fn run<E: Exercise>(
+    broker: &Broker,
+    config: &DlqConsumerConfig,
+    reporter: &OutcomeReporter,
+    stats: &DlqStats,
+    rebalances: RebalanceLog,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let consumer: StreamConsumer<ObservedContext> = broker
+        .client_config()
+        .set("group.id", &config.group_id)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create_with_context(ObservedContext::new(&config.member, rebalances))
+        .context("creating the DLQ consumer")?;
+    consumer.subscribe(&[&config.topic])?;
+    let dlq = dlq_producer(broker)?;
+
+    while !stop.load(Ordering::Relaxed) {
+        let message = match tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await
+        {
+            Err(_) => continue,
+            Ok(Err(error)) => {
+                eprintln!("⚠️  [{}] consumer error: {error}", config.member);
+                continue;
+            }
+            Ok(Ok(message)) => message,
+        };
+        let _ = stats.first_record_at_ms.compare_exchange(
+            0,
+            now_ms(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        let first_failure_ms = now_ms();
+        match config.gateway.process(message.payload(), 1).await {
+            Ok(_payment) => {
+                reporter
+                    .report(&Outcome::for_message(
+                        &message,
+                        OutcomeStatus::Processed,
+                        1,
+                        None,
+                        &config.member,
+                    ))
+                    .await?;
+                stats.processed.fetch_add(1, Ordering::Relaxed);
+                consumer.commit_message(&message, CommitMode::Async)?;
+            }
+            Err(error) => {
+                let failed = Failed {
+                    message: &message,
+                    error: &error,
+                    attempts: 1,
+                    first_failure_ms,
+                    consumer: &consumer,
+                    dlq: &dlq,
+                    reporter,
+                    config,
+                    stats,
+                };
+                E::handle_failure(failed).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A DLQ consumer running as a tokio task, stopped on request (or when dropped).
+pub struct RunningDlqConsumer {
+    stop: Arc<AtomicBool>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pub stats: Arc<DlqStats>,
+    pub rebalances: RebalanceLog,
+}
+
+impl RunningDlqConsumer {
+    pub fn spawn<E: Exercise>(
+        broker: &Broker,
+        config: DlqConsumerConfig,
+        outcomes_topic: &str,
+    ) -> anyhow::Result<RunningDlqConsumer> {
+        let reporter = OutcomeReporter::new(broker, outcomes_topic)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(DlqStats::default());
+        let rebalances = RebalanceLog::default();
+        let (broker, stop_flag, task_stats, log) = (
+            broker.clone(),
+            stop.clone(),
+            stats.clone(),
+            rebalances.clone(),
+        );
+        let task = tokio::spawn(async move {
+            run::<E>(&broker, &config, &reporter, &task_stats, log, &stop_flag).await
+        });
+        Ok(RunningDlqConsumer {
+            stop,
+            task: Some(task),
+            stats,
+            rebalances,
+        })
+    }
+
+    /// Ask it to stop and wait for it; an error it stopped on comes back here.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        let task = self.task.take().context("stopped twice")?;
+        task.await.context("the DLQ consumer task panicked")?
+    }
+}
+
+impl Drop for RunningDlqConsumer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

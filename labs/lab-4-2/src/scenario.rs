@@ -1,0 +1,203 @@
+//! The Lab 4.2 run, as reusable pieces: `cargo run -p lab-4-2` and the graded
+//! criteria in `tests/lab_4_2.rs` both use [`DlqRun`].
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use harness::dead_letter::dlq_topic;
+use harness::gateway::FailureMix;
+use harness::ledger::{Accounting, Ledger};
+use harness::outcomes::{outcomes_topic, Outcome, OutcomeWatcher};
+use harness::payments::PoisonRates;
+use harness::producer::{payment_producer, produce_payments, Delivered};
+use harness::topics::{create_topics, unique_name};
+use harness::workload::Workload;
+use harness::{Broker, TimeScale};
+
+use crate::analyzer::DlqReport;
+use crate::dlq_consumer::{DlqConsumerConfig, DlqStats, RunningDlqConsumer};
+use crate::Exercise;
+
+/// Partitions of the input and DLQ topics in a run.
+pub const PARTITIONS: i32 = 3;
+
+/// A DLQ consumer at work on a fresh workload, with its own topics and group.
+pub struct DlqRun {
+    pub input_topic: String,
+    pub dlq_topic: String,
+    pub group: String,
+    pub workload: Workload,
+    pub ledger: Ledger,
+    pub delivered: Vec<Delivered>,
+    watcher: OutcomeWatcher,
+    consumer: RunningDlqConsumer,
+}
+
+/// What a finished run observed.
+pub struct Settled {
+    pub input_topic: String,
+    pub dlq_topic: String,
+    pub group: String,
+    pub workload: Workload,
+    pub delivered: Vec<Delivered>,
+    pub outcomes: Vec<Outcome>,
+    pub accounting: Accounting,
+    /// From the first record polled to the last outcome.
+    pub drain_time: Duration,
+    pub dlq_send_failures: u64,
+}
+
+impl Settled {
+    /// Payments the gateway can never process in one attempt: the DLQ's share.
+    pub fn expected_dead_letters(&self) -> usize {
+        self.workload
+            .records
+            .iter()
+            .filter(|r| !self.workload.class_of(r).succeeds_within(1))
+            .count()
+    }
+}
+
+impl DlqRun {
+    /// Create the topics (the DLQ only if `create_dlq`), produce `count` payments,
+    /// and start one DLQ consumer.
+    pub async fn start<E: Exercise>(
+        broker: &Broker,
+        seed: u64,
+        count: usize,
+        poison: PoisonRates,
+        mix: FailureMix,
+        time_scale: TimeScale,
+        create_dlq: bool,
+    ) -> anyhow::Result<DlqRun> {
+        let input_topic = unique_name("lab42-payments");
+        let dlq = dlq_topic(&input_topic);
+        let outcomes = outcomes_topic(&input_topic);
+        let group = unique_name("dlq-payment-processor");
+        create_topics(broker, &[(&input_topic, PARTITIONS), (&outcomes, 1)]).await?;
+        if create_dlq {
+            create_topics(broker, &[(&dlq, PARTITIONS)]).await?;
+        }
+        let workload = Workload::new(seed, count, poison, mix).with_time_scale(time_scale);
+        let ledger = Ledger::new(workload.classes(), 1);
+        let delivered = produce_payments(
+            &payment_producer(broker)?,
+            &input_topic,
+            &workload.records,
+            None,
+            None,
+        )
+        .await?;
+        let watcher = OutcomeWatcher::start(broker, &outcomes)?;
+        let config = DlqConsumerConfig {
+            topic: input_topic.clone(),
+            dlq_topic: dlq.clone(),
+            group_id: group.clone(),
+            member: "dlq-consumer".into(),
+            gateway: workload.gateway.clone(),
+        };
+        let consumer = RunningDlqConsumer::spawn::<E>(broker, config, &outcomes)?;
+        Ok(DlqRun {
+            input_topic,
+            dlq_topic: dlq,
+            group,
+            workload,
+            ledger,
+            delivered,
+            watcher,
+            consumer,
+        })
+    }
+
+    pub fn stats(&self) -> &DlqStats {
+        &self.consumer.stats
+    }
+
+    /// Outcomes so far.
+    pub fn outcomes(&self) -> Vec<Outcome> {
+        self.watcher.snapshot()
+    }
+
+    /// Wait until every payment has an outcome, stop the consumer, and account.
+    /// If the consumer stopped on an error, that error is returned.
+    pub async fn settle(self, deadline: Duration) -> anyhow::Result<Settled> {
+        let settled = self
+            .watcher
+            .wait_for("every payment to have an outcome", deadline, |seen| {
+                self.ledger.settled(seen)
+            })
+            .await;
+        let first_record_at = self
+            .consumer
+            .stats
+            .first_record_at_ms
+            .load(Ordering::Relaxed);
+        let dlq_send_failures = self
+            .consumer
+            .stats
+            .dlq_send_failures
+            .load(Ordering::Relaxed);
+        self.consumer.stop().await?;
+        let outcomes = settled.context("the DLQ consumer did not finish")?;
+        let last = outcomes
+            .iter()
+            .map(|o| o.finished_at_ms)
+            .max()
+            .unwrap_or(first_record_at);
+        Ok(Settled {
+            accounting: self.ledger.account(&outcomes),
+            drain_time: Duration::from_millis((last - first_record_at).max(0) as u64),
+            input_topic: self.input_topic,
+            dlq_topic: self.dlq_topic,
+            group: self.group,
+            workload: self.workload,
+            delivered: self.delivered,
+            outcomes,
+            dlq_send_failures,
+        })
+    }
+}
+
+/// The seed's success criteria, checked against what the run measured.
+pub fn checklist(
+    run: &Settled,
+    baseline: &Settled,
+    report: &DlqReport,
+    exercise_file: &str,
+) -> String {
+    let expected = run.expected_dead_letters();
+    let ratio = run.drain_time.as_secs_f64() / baseline.drain_time.as_secs_f64().max(0.001);
+    let items = [
+        (
+            run.accounting.dead_lettered == expected,
+            format!("every failed or poison payment is in the DLQ ({} of {expected})", run.accounting.dead_lettered),
+        ),
+        (
+            run.accounting.processed == run.workload.records.len() - expected,
+            format!("every other payment is processed ({})", run.accounting.processed),
+        ),
+        (run.accounting.lost() == 0, format!("zero payments lost ({} lost)", run.accounting.lost())),
+        (
+            ratio <= 1.5,
+            format!(
+                "non-blocking: draining with failures took {ratio:.2}x the failure-free time ({} ms vs {} ms)",
+                run.drain_time.as_millis(),
+                baseline.drain_time.as_millis()
+            ),
+        ),
+        (
+            report.total as usize == run.accounting.dead_lettered && report.unreadable == 0,
+            format!("the analyzer counts every dead letter ({} counted)", report.total),
+        ),
+    ];
+    let mut text = String::from("Success criteria:\n");
+    for (ok, item) in &items {
+        let _ = writeln!(text, "  {} {item}", if *ok { "✅" } else { "❌" });
+    }
+    if items.iter().any(|(ok, _)| !ok) {
+        let _ = writeln!(text, "Not there yet: see the TODOs in {exercise_file}, then `cargo run -p harness --bin grade -- lab-4-2`.");
+    }
+    text
+}

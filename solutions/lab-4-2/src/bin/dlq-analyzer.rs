@@ -1,0 +1,7 @@
+//! The reference DLQ analyzer. Read-only: it commits nothing and disturbs no
+//! group. Limits: reads up to the end offsets seen when it starts.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    lab_4_2::runner::analyzer_main::<lab_4_2_solution::Solution>().await
+}
