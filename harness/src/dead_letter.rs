@@ -32,6 +32,9 @@ pub fn dlq_topic(input_topic: &str) -> String {
     format!("{input_topic}-dlq")
 }
 
+/// A header as raw bytes: its key, and its value (`None`: a header without value).
+pub type RawHeader = (String, Option<Vec<u8>>);
+
 /// One original header, byte-exact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OriginalHeader {
@@ -177,7 +180,7 @@ impl DeadLetter {
     }
 
     /// The original headers, byte for byte, in their original order.
-    pub fn original_header_bytes(&self) -> Result<Vec<(String, Option<Vec<u8>>)>, DeadLetterError> {
+    pub fn original_header_bytes(&self) -> Result<Vec<RawHeader>, DeadLetterError> {
         self.original_headers
             .iter()
             .map(|h| {

@@ -163,7 +163,6 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
     let report = analyze::<E>(&broker, &settled.dlq_topic).await?;
     progress.finish_and_clear();
 
-    println!("{}", broker.describe());
     println!("{}", report.render_table());
     println!("{}", checklist(&settled, &baseline, &report, exercise_file));
     Ok(())
