@@ -58,9 +58,13 @@ async fn partition_blocking() {
 
     let in_order = outcomes_in_order(&run);
     let mut checked = 0;
-    for pair in in_order.windows(2) {
-        let [(failing, failing_class, Some(failing_outcome)), (healthy, PaymentClass::Healthy, Some(healthy_outcome))] =
-            pair
+    // For each (previous, failing, healthy) run of three payments on the partition:
+    // the healthy one cannot finish until the failing one's whole retry loop is
+    // over, so the gap between the previous payment's outcome and the healthy
+    // payment's outcome is at least the failing payment's backoff.
+    for triple in in_order.windows(3) {
+        let [(_, _, Some(previous_outcome)), (failing, failing_class, Some(_)), (healthy, PaymentClass::Healthy, Some(healthy_outcome))] =
+            triple
         else {
             continue;
         };
@@ -68,27 +72,23 @@ async fn partition_blocking() {
             continue;
         }
         let backoff = config_backoff(*failing_class);
+        let blocked_ms = healthy_outcome.finished_at_ms - previous_outcome.finished_at_ms;
         criterion.expect(
-            healthy_outcome.finished_at_ms >= failing_outcome.finished_at_ms
-                && healthy_outcome.latency_ms() >= backoff.as_millis() as i64,
+            blocked_ms >= backoff.as_millis() as i64,
             format!(
-                "healthy payment {} (right behind failing {}) to finish after it and wait at least its {} ms of backoff",
+                "healthy payment {} (right behind failing {}) to be held up for at least its {} ms of backoff",
                 healthy.payment_id,
                 failing.payment_id,
                 backoff.as_millis()
             ),
-            format!(
-                "it finished {} ms after the failing one, with a latency of {} ms",
-                healthy_outcome.finished_at_ms - failing_outcome.finished_at_ms,
-                healthy_outcome.latency_ms()
-            ),
+            format!("it finished {blocked_ms} ms after the payment before the failing one"),
         );
         criterion.note(format!(
-            "{} waited {} ms behind {} ({} backoff)",
+            "{} held up {blocked_ms} ms behind {} ({} backoff {} ms)",
             healthy.payment_id,
-            healthy_outcome.latency_ms(),
             failing.payment_id,
-            failing_class.label()
+            failing_class.label(),
+            backoff.as_millis()
         ));
         checked += 1;
     }
@@ -128,7 +128,7 @@ async fn slowdown_at_thirty_percent_failures() {
     );
     criterion.note(format!(
         "slowdown {:.1}x ({} ms vs {} ms)",
-        failing.drain_time.as_secs_f64() / baseline.drain_time.as_secs_f64().max(0.001),
+        harness::measure::ratio(failing.drain_time, baseline.drain_time),
         failing.drain_time.as_millis(),
         baseline.drain_time.as_millis()
     ));
@@ -202,13 +202,27 @@ async fn group_rebalances_when_poll_interval_exceeded() {
             impact.events
         ),
     );
+    let stuck_failed_commits = impact
+        .stats
+        .iter()
+        .filter(|(member, _)| *member == impact.stuck_member)
+        .map(|(_, stats)| stats.failed_commits)
+        .sum::<u64>();
+    criterion.expect(
+        stuck_failed_commits > 0,
+        format!(
+            "{} to be out of the group when it woke up: its commit fails",
+            impact.stuck_member
+        ),
+        format!("{stuck_failed_commits} failed commits"),
+    );
     let skipped_blocker = impact
         .outcomes
         .iter()
         .filter(|o| o.payment_id == impact.blocker_id && o.status == OutcomeStatus::Skipped)
         .count();
     criterion.note(format!(
-        "takeover after {:?}; {} rebalance events; failing payment given up {skipped_blocker} time(s)",
+        "takeover after {:?}; {} rebalance events; {stuck_failed_commits} failed commits; failing payment given up {skipped_blocker} time(s)",
         impact.takeover_after,
         impact.events.len()
     ));

@@ -62,6 +62,8 @@ const fn pinned_kafka_version() -> &'static str {
 
 /// How long a configured broker gets to answer before we give up with a clear error.
 pub const CONFIGURED_BROKER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a testcontainers broker gets to start (including the image pull).
+pub const CONTAINER_START_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long `localhost:9092` gets to answer before `cargo run` moves on to the mock.
 pub const LOCAL_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -149,7 +151,7 @@ pub enum BrokerError {
     #[error(
         "cannot reach the Kafka broker at {bootstrap} (from {source_name}) within {timeout:?}: {reason}.\n\
          Check the address, that the broker is running, and any SASL/SSL settings in KAFKA_CLIENT_PROPERTIES.\n\
-         To use the embedded broker instead, unset KAFKA_BOOTSTRAP_SERVERS."
+         To use the embedded broker instead, unset KAFKA_BOOTSTRAP_SERVERS (and any bootstrap.servers in KAFKA_CLIENT_PROPERTIES)."
     )]
     Unreachable {
         bootstrap: String,
@@ -376,7 +378,8 @@ fn tcp_answers(address: &str, timeout: Duration) -> bool {
         .is_some()
 }
 
-/// True when a Docker daemon answers `GET /_ping` on its socket within 2 s.
+/// True when a Docker daemon answers: `GET /_ping` on its Unix socket, or a TCP
+/// connection for a `tcp://` `DOCKER_HOST`, within 2 s.
 ///
 /// A docker *client* on the PATH proves nothing (CI machines have one and no
 /// engine), so we ask the daemon itself.
@@ -533,7 +536,7 @@ async fn start_container() -> Result<Broker, BrokerError> {
                 .enable_all()
                 .build()
                 .map_err(|error| error.to_string())?;
-            let (container, bootstrap) = runtime.block_on(async {
+            let starting = async {
                 let container = Kafka::default()
                     .with_jvm_image()
                     .with_tag(KAFKA_VERSION)
@@ -551,7 +554,13 @@ async fn start_container() -> Result<Broker, BrokerError> {
                     .await
                     .map_err(|error| error.to_string())?;
                 Ok::<_, String>((container, format!("127.0.0.1:{port}")))
-            })?;
+            };
+            // Pulling the image on a slow network is the slow part; bounded anyway.
+            let (container, bootstrap) = runtime
+                .block_on(async { tokio::time::timeout(CONTAINER_START_TIMEOUT, starting).await })
+                .map_err(|_| {
+                    format!("the container did not start within {CONTAINER_START_TIMEOUT:?}")
+                })??;
             // The runtime is kept too: the container's handle belongs to it.
             Ok(((runtime, container), bootstrap))
         })
@@ -561,7 +570,7 @@ async fn start_container() -> Result<Broker, BrokerError> {
     let bootstrap_servers = started.map_err(|reason| BrokerError::Unreachable {
         bootstrap: "testcontainers apache/kafka".into(),
         source_name: "testcontainers",
-        timeout: Duration::from_secs(120),
+        timeout: CONTAINER_START_TIMEOUT,
         reason,
     })?;
     Ok(Broker {

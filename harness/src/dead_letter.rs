@@ -111,18 +111,22 @@ impl DeadLetter {
         error: &PaymentError,
         context: &FailureContext<'_>,
     ) -> DeadLetter {
-        let headers = message
-            .headers()
-            .map(|headers| {
-                headers
-                    .iter()
-                    .map(|header| OriginalHeader {
-                        key: header.key.to_string(),
-                        value_base64: header.value.map(|v| BASE64.encode(v)),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        // rdkafka 0.39 panics on a header key that is not UTF-8 (legal in Kafka,
+        // and exactly the kind of record that ends up here). A dead letter must
+        // never take the consumer down, so such headers are dropped and said so.
+        let headers =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| original_headers(message)));
+        let (headers, header_note) = match headers {
+            Ok(headers) => (headers, None),
+            Err(_) => (
+                Vec::new(),
+                Some("original headers dropped: a header key is not UTF-8".to_string()),
+            ),
+        };
+        let detail = match (error.detail(), header_note) {
+            (Some(detail), Some(note)) => Some(format!("{detail}; {note}")),
+            (detail, note) => detail.map(str::to_string).or(note),
+        };
         DeadLetter {
             original_topic: message.topic().to_string(),
             original_partition: message.partition(),
@@ -140,7 +144,7 @@ impl DeadLetter {
             failed_processing_attempts: context.attempts,
             error_type: error.error_type().to_string(),
             error_class: error.reason().to_string(),
-            error_detail: error.detail().map(str::to_string),
+            error_detail: detail,
             consumer_group: context.consumer_group.to_string(),
             first_failure_timestamp: format_rfc3339_ms(context.first_failure_ms),
             last_failure_timestamp: format_rfc3339_ms(context.last_failure_ms),
@@ -214,6 +218,21 @@ impl DeadLetter {
             })
         })
     }
+}
+
+fn original_headers<M: Message>(message: &M) -> Vec<OriginalHeader> {
+    message
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|header| OriginalHeader {
+                    key: header.key.to_string(),
+                    value_base64: header.value.map(|v| BASE64.encode(v)),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn decode(field: &'static str, text: Option<&str>) -> Result<Option<Vec<u8>>, DeadLetterError> {

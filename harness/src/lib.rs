@@ -19,6 +19,7 @@
 //! | [`ledger`] | exact accounting: processed, dead-lettered, lost |
 //! | [`measure`] | latency percentiles, consumer lag, rebalance events, summary tables |
 //! | [`grading`] | criteria, `info.toml`, verdicts and scorecards |
+//! | [`cli`] | the progress spinner and Ctrl-C flag every lab binary uses |
 //! | [`time_scale`] | the one knob that shrinks every delay for tests |
 //! | [`wait`] | polling a condition with a deadline (never a fixed sleep) |
 //!
@@ -26,6 +27,7 @@
 //! instructor's command).
 
 pub mod broker;
+pub mod cli;
 pub mod dead_letter;
 pub mod gateway;
 pub mod grading;

@@ -64,7 +64,7 @@ impl Outcome {
         worker: &str,
     ) -> Outcome {
         Outcome {
-            payment_id: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
+            payment_id: payment_id_of(message),
             status,
             attempts,
             error,
@@ -80,6 +80,22 @@ impl Outcome {
     pub fn latency_ms(&self) -> i64 {
         (self.finished_at_ms - self.produced_at_ms).max(0)
     }
+}
+
+/// The payment id of a record: every workshop record is keyed by it.
+pub fn payment_id_of<M: Message>(message: &M) -> String {
+    String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned()
+}
+
+/// How long a consumer took to drain a workload: from the first record it polled
+/// (epoch ms) to the last outcome.
+pub fn drain_time(first_record_at_ms: i64, outcomes: &[Outcome]) -> Duration {
+    let last = outcomes
+        .iter()
+        .map(|o| o.finished_at_ms)
+        .max()
+        .unwrap_or(first_record_at_ms);
+    Duration::from_millis((last - first_record_at_ms).max(0) as u64)
 }
 
 /// The outcomes topic that belongs to an input topic.

@@ -152,12 +152,16 @@ pub async fn read_all(
             Err(_) => continue,
             Ok(result) => result?,
         };
-        if let Some(end) = remaining.get(&message.partition()) {
-            if message.offset() + 1 >= *end {
-                remaining.remove(&message.partition());
-            }
+        // Records past the end offset seen at the start belong to the next read.
+        let Some(&end) = remaining.get(&message.partition()) else {
+            continue;
+        };
+        if message.offset() < end {
+            records.push(message.detach());
         }
-        records.push(message.detach());
+        if message.offset() + 1 >= end {
+            remaining.remove(&message.partition());
+        }
     }
     Ok(records)
 }

@@ -181,7 +181,15 @@ impl Drop for LagSampler {
 
 /// The longest stretch during which the lag stayed positive and did not shrink:
 /// the consumer made no progress at all. `(duration_ms, lag)`.
+///
+/// Samples before the lag first shrinks are ignored: until its first commit the
+/// group is still joining, which is waiting, not stalling.
 pub fn longest_stall(samples: &[LagSample]) -> (u64, i64) {
+    let first_progress = samples
+        .windows(2)
+        .position(|w| w[1].total_lag < w[0].total_lag)
+        .map_or(samples.len(), |index| index + 1);
+    let samples = &samples[first_progress..];
     let mut best = (0, 0);
     let mut start: Option<LagSample> = None;
     for window in samples.windows(2) {
@@ -215,11 +223,21 @@ mod tests {
 
     #[test]
     fn a_stall_is_a_stretch_of_positive_lag_that_does_not_shrink() {
-        let samples: Vec<LagSample> = [(0, 5), (100, 5), (200, 6), (300, 4), (400, 4), (500, 0)]
-            .into_iter()
-            .map(|(at_ms, total_lag)| LagSample { at_ms, total_lag })
-            .collect();
-        assert_eq!(longest_stall(&samples), (200, 6));
+        // 0-150 ms: joining (ignored); progress at 200; stalled at 4 from 200 to 450.
+        let samples: Vec<LagSample> = [
+            (0, 9),
+            (150, 9),
+            (200, 7),
+            (300, 4),
+            (400, 4),
+            (450, 4),
+            (500, 1),
+            (600, 1),
+        ]
+        .into_iter()
+        .map(|(at_ms, total_lag)| LagSample { at_ms, total_lag })
+        .collect();
+        assert_eq!(longest_stall(&samples), (150, 4));
         assert_eq!(longest_stall(&[]), (0, 0));
     }
 }

@@ -9,3 +9,9 @@ pub mod lag;
 pub mod latency;
 pub mod rebalance;
 pub mod summary;
+
+/// `numerator / denominator`, for the ratios every report quotes (a zero
+/// denominator counts as 1 ms, so a ratio is always a number).
+pub fn ratio(numerator: std::time::Duration, denominator: std::time::Duration) -> f64 {
+    numerator.as_secs_f64() / denominator.as_secs_f64().max(0.001)
+}

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use harness::gateway::Gateway;
 use harness::measure::rebalance::{ObservedContext, RebalanceLog};
-use harness::outcomes::{now_ms, Outcome, OutcomeReporter, OutcomeStatus};
+use harness::outcomes::{now_ms, payment_id_of, Outcome, OutcomeReporter, OutcomeStatus};
 use harness::{Broker, TimeScale};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
@@ -145,7 +145,7 @@ fn process_with_blocking_retries(
     reporter: &OutcomeReporter,
     stats: &mut FragileStats,
 ) -> anyhow::Result<()> {
-    let payment_id = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+    let payment_id = payment_id_of(message);
     for attempt in 0..config.max_retries {
         match config
             .gateway

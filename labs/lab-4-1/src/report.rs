@@ -38,7 +38,7 @@ fn healthy_latency(run: &DrainRun) -> LatencySummary {
 
 impl Observations<'_> {
     pub fn slowdown(&self) -> f64 {
-        self.failing.drain_time.as_secs_f64() / self.baseline.drain_time.as_secs_f64().max(0.001)
+        harness::measure::ratio(self.failing.drain_time, self.baseline.drain_time)
     }
 
     /// The terminal summary.
@@ -75,10 +75,10 @@ impl Observations<'_> {
             )
             .row(
                 &format!("peak lag ({})", self.lag_source),
-                if self.failing.lag_samples.is_empty() {
-                    "not measured".to_string()
-                } else {
+                if peak_lag > 0 {
                     peak_lag.to_string()
+                } else {
+                    "not measured yet (TODO in that file)".to_string()
                 },
             )
             .row(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use harness::gateway::FailureMix;
 use harness::{Purpose, TimeScale};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::report::Observations;
 use crate::scenario::{drain, group_impact, LagFn};
@@ -48,12 +48,7 @@ pub async fn run(lag: LagFn, lag_source: &str) -> anyhow::Result<()> {
     let broker = harness::broker::resolve(Purpose::Run).await?;
     let time_scale = TimeScale::new(args.time_scale);
 
-    let progress = ProgressBar::new_spinner();
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    progress.enable_steady_tick(Duration::from_millis(120));
+    let progress = harness::cli::spinner();
 
     step(
         &progress,

@@ -16,7 +16,7 @@ use harness::gateway::{FailureMix, PaymentClass};
 use harness::ledger::{Accounting, Ledger};
 use harness::measure::lag::{LagProbe, LagReport, LagSample, LagSampler};
 use harness::measure::rebalance::{RebalanceEvent, RebalanceKind, RebalanceLog};
-use harness::outcomes::{outcomes_topic, Outcome, OutcomeWatcher};
+use harness::outcomes::{drain_time, outcomes_topic, Outcome, OutcomeWatcher};
 use harness::payments::{PaymentRecord, PoisonRates};
 use harness::producer::{payment_producer, produce_payments};
 use harness::topics::{create_topics, unique_name};
@@ -124,14 +124,7 @@ pub async fn drain(
     let lag_samples = sampler.map(LagSampler::stop).unwrap_or_default();
     let outcomes = settled.context("the fragile consumer did not finish")?;
 
-    let last_outcome = outcomes
-        .iter()
-        .map(|o| o.finished_at_ms)
-        .max()
-        .unwrap_or_default();
-    let drain_time = Duration::from_millis(
-        (last_outcome - stats.first_record_at_ms.unwrap_or(last_outcome)).max(0) as u64,
-    );
+    let drain_time = drain_time(stats.first_record_at_ms.unwrap_or_default(), &outcomes);
     Ok(DrainRun {
         topic,
         accounting: ledger.account(&outcomes),

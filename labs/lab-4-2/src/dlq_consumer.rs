@@ -7,7 +7,12 @@
 //! dead-letters the record twice, which is why DLQ consumers must be idempotent.
 //! Limits: no retries (that is Lab 4.3): a transient failure goes straight to the
 //! DLQ, which the seed's discussion table calls "no retry for transient failures".
+//! Records are handled one at a time, so while the DLQ is down the whole consumer
+//! backs off and retries (nothing is lost, nothing else moves); a dead letter the
+//! DLQ can never take (say, over its `max.message.bytes`) stalls it the same way,
+//! loudly, until an operator steps in.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,14 +57,18 @@ pub struct DlqStats {
 
 /// A producer for dead letters. `acks=all`, because a dead letter that one broker
 /// forgets is a payment lost; a short `message.timeout.ms`, so an unavailable DLQ
-/// is reported within seconds instead of five minutes; and no auto-creation, so a
-/// mistyped DLQ name fails instead of quietly filling a topic nobody reads.
+/// is reported within seconds instead of five minutes; a short metadata refresh,
+/// so a DLQ that comes back is noticed; and no auto-creation, so a mistyped DLQ
+/// name fails instead of quietly filling a topic nobody reads.
 pub fn dlq_producer(broker: &Broker) -> anyhow::Result<FutureProducer> {
     broker
         .client_config()
         .set("acks", "all")
         .set("message.timeout.ms", "5000")
         .set("allow.auto.create.topics", "false")
+        // Look again for a missing DLQ topic every 2 s (default: 5 minutes), so a
+        // DLQ that comes back is used within seconds.
+        .set("topic.metadata.refresh.interval.ms", "2000")
         .set("linger.ms", "0")
         .create()
         .context("creating the DLQ producer")
@@ -70,7 +79,8 @@ pub fn dlq_producer(broker: &Broker) -> anyhow::Result<FutureProducer> {
 pub struct Failed<'a> {
     pub message: &'a BorrowedMessage<'a>,
     pub error: &'a PaymentError,
-    /// Attempts made (always 1 in this lab: no retries).
+    /// Processing attempts so far: 1, unless the record came back after a dead
+    /// letter that was not acknowledged.
     pub attempts: u32,
     pub first_failure_ms: i64,
     consumer: &'a StreamConsumer<ObservedContext>,
@@ -142,7 +152,9 @@ impl Failed<'_> {
         self.reporter.report(&outcome).await
     }
 
-    /// Commit past the failed record (it will not be consumed again by this group).
+    /// Commit past the failed record, so this group does not consume it again. The
+    /// commit is asynchronous: if it is lost (a rebalance, a crash), the record is
+    /// consumed again, never skipped.
     pub fn commit(&self) -> anyhow::Result<()> {
         self.consumer
             .commit_message(self.message, CommitMode::Async)
@@ -198,6 +210,9 @@ pub async fn run<E: Exercise>(
         .context("creating the DLQ consumer")?;
     consumer.subscribe(&[&config.topic])?;
     let dlq = dlq_producer(broker)?;
+    // Records that failed and came back (after a rewind): when they first failed
+    // and how many attempts they have had. Entries go once the partition moves on.
+    let mut redelivered: HashMap<(i32, i64), (i64, u32)> = HashMap::new();
 
     while !stop.load(Ordering::Relaxed) {
         let message = match tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await
@@ -215,26 +230,36 @@ pub async fn run<E: Exercise>(
             Ordering::Relaxed,
             Ordering::Relaxed,
         );
-        let first_failure_ms = now_ms();
-        match config.gateway.process(message.payload(), 1).await {
+        let (partition, offset) = (message.partition(), message.offset());
+        redelivered.retain(|(p, o), _| *p != partition || *o >= offset);
+        let (first_failure_ms, attempt) = match redelivered.get(&(partition, offset)) {
+            Some(&(first_failure_ms, attempts)) => {
+                // It came back because its dead letter was not acknowledged. Back off
+                // before trying again, so a DLQ that is down is not hammered.
+                tokio::time::sleep(redelivery_backoff(attempts)).await;
+                (first_failure_ms, attempts + 1)
+            }
+            None => (now_ms(), 1),
+        };
+        match config.gateway.process(message.payload(), attempt).await {
             Ok(_payment) => {
-                reporter
-                    .report(&Outcome::for_message(
-                        &message,
-                        OutcomeStatus::Processed,
-                        1,
-                        None,
-                        &config.member,
-                    ))
-                    .await?;
+                let outcome = Outcome::for_message(
+                    &message,
+                    OutcomeStatus::Processed,
+                    attempt,
+                    None,
+                    &config.member,
+                );
+                reporter.report(&outcome).await?;
                 stats.processed.fetch_add(1, Ordering::Relaxed);
                 consumer.commit_message(&message, CommitMode::Async)?;
             }
             Err(error) => {
+                redelivered.insert((partition, offset), (first_failure_ms, attempt));
                 let failed = Failed {
                     message: &message,
                     error: &error,
-                    attempts: 1,
+                    attempts: attempt,
                     first_failure_ms,
                     consumer: &consumer,
                     dlq: &dlq,
@@ -246,7 +271,15 @@ pub async fn run<E: Exercise>(
             }
         }
     }
+    // Leave the group now, so a successor does not wait a session timeout for us.
+    consumer.unsubscribe();
     Ok(())
+}
+
+/// How long to wait before processing a record again after its dead letter was
+/// not acknowledged: 100 ms, doubling, at most 5 s.
+pub fn redelivery_backoff(attempts: u32) -> Duration {
+    Duration::from_millis(100u64 << attempts.saturating_sub(1).min(6)).min(Duration::from_secs(5))
 }
 
 /// A DLQ consumer running as a tokio task, stopped on request (or when dropped).
@@ -286,9 +319,16 @@ impl RunningDlqConsumer {
 
     /// Ask it to stop and wait for it; an error it stopped on comes back here.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.halt().await
+    }
+
+    /// [`RunningDlqConsumer::stop`] without giving up the handle (its stats stay readable).
+    pub async fn halt(&mut self) -> anyhow::Result<()> {
         self.stop.store(true, Ordering::Relaxed);
-        let task = self.task.take().context("stopped twice")?;
-        task.await.context("the DLQ consumer task panicked")?
+        match self.task.take() {
+            Some(task) => task.await.context("the DLQ consumer task panicked")?,
+            None => Ok(()),
+        }
     }
 }
 

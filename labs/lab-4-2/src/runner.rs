@@ -11,7 +11,6 @@ use harness::outcomes::{outcomes_topic, OutcomeReporter};
 use harness::payments::PoisonRates;
 use harness::topics::create_topics;
 use harness::{Purpose, TimeScale};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::analyzer::analyze;
 use crate::dlq_consumer::{run, DlqConsumerConfig, DlqStats, DEFAULT_GROUP};
@@ -57,12 +56,7 @@ pub async fn consumer_main<E: Exercise>() -> anyhow::Result<()> {
     };
     let reporter = OutcomeReporter::new(&broker, &outcomes)?;
     let stats = std::sync::Arc::new(DlqStats::default());
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stop_on_signal = stop.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        stop_on_signal.store(true, std::sync::atomic::Ordering::Relaxed);
-    });
+    let stop = harness::cli::stop_on_ctrl_c();
     println!(
         "DLQ consumer: group {}, {} -> {}; Ctrl-C to stop",
         args.group, args.topic, dlq
@@ -124,12 +118,7 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
     harness::init_tracing();
     let args = ScenarioArgs::parse();
     let broker = harness::broker::resolve(Purpose::Run).await?;
-    let progress = ProgressBar::new_spinner();
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    progress.enable_steady_tick(Duration::from_millis(120));
+    let progress = harness::cli::spinner();
 
     progress.set_message(format!(
         "1/3 producing {} payments (20% failures + poison pills) and running the DLQ consumer",

@@ -19,8 +19,7 @@ impl Exercise for Solution {
             }
             Err(error) => {
                 // Seed 001's rule: without the DLQ's ack, do not commit. Rewinding
-                // this partition makes the record come back; the other partitions
-                // keep flowing meanwhile.
+                // makes the record come back (after a back-off) instead of being lost.
                 eprintln!(
                     "CRITICAL: failed to send {}/{}@{} to DLQ, message will be retried: {error:#}",
                     failed.message_topic(),

@@ -46,13 +46,7 @@ async fn main() -> anyhow::Result<()> {
         FragileConsumerConfig::new(&args.topic, &args.group, "fragile-consumer", gateway);
     config.echo = true;
     let reporter = OutcomeReporter::new(&broker, &outcomes)?;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stop_on_signal = stop.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("stopping after the current retry loop ...");
-        stop_on_signal.store(true, std::sync::atomic::Ordering::Relaxed);
-    });
+    let stop = harness::cli::stop_on_ctrl_c();
     println!(
         "fragile consumer: group {}, topic {}; Ctrl-C to stop",
         args.group, args.topic

@@ -3,7 +3,8 @@
 //!
 //! Delivery guarantee: at-least-once, nothing lost, once `src/exercise.rs` commits
 //! only after the DLQ acknowledged (a crash in between dead-letters a record twice).
-//! Limits: no retries; a DLQ outage stalls only the partitions whose records fail.
+//! Limits: no retries; during a DLQ outage the consumer backs off and retries the
+//! failed record, so nothing else moves until the DLQ is back.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

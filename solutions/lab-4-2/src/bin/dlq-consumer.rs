@@ -1,6 +1,7 @@
 //! The reference DLQ consumer. Delivery guarantee: at-least-once, nothing lost:
 //! the offset is committed only after the DLQ acknowledged the dead letter.
-//! Limits: no retries; a DLQ outage stalls only the partitions whose records fail.
+//! Limits: no retries; during a DLQ outage the consumer backs off and retries the
+//! failed record, so nothing else moves until the DLQ is back.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
