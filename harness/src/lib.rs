@@ -8,6 +8,7 @@
 //!
 //! | module | concern |
 //! |---|---|
+//! | [`backoff`] | backoff policies: immediate, fixed, exponential (capped), jitter, explicit levels |
 //! | [`broker`] | the one broker resolver: env, testcontainers, localhost:9092, embedded mock |
 //! | [`topics`] | unique names, explicit topic creation |
 //! | [`payments`] | the seeded payment generator and poison pills; `parse_payment` |
@@ -26,6 +27,7 @@
 //! Binaries: `produce-payments` (the seed's producer terminal) and `grade` (the
 //! instructor's command).
 
+pub mod backoff;
 pub mod broker;
 pub mod cli;
 pub mod dead_letter;
