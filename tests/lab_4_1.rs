@@ -19,7 +19,7 @@ use harness::payments::PaymentGenerator;
 use harness::producer::{payment_producer, produce_payments};
 use harness::topics::{create_topics, unique_name};
 use harness::TimeScale;
-use lab_4_1::scenario::{drain, group_impact, outcomes_in_order};
+use lab_4_1::scenario::{drain, group_impact, outcomes_in_order, DrainRun, LagFn};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -32,20 +32,24 @@ fn scale() -> TimeScale {
     TimeScale::new(0.1)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn partition_blocking() {
-    let mut criterion = Criterion::start(LAB, "partition_blocking");
-    let broker = shared_test_broker().await;
-    let run = drain(
-        broker,
+/// Seed 33's ten payments at the seed's 30% failures, drained by one fragile consumer.
+async fn drain_with_seed_failures(lag: Option<LagFn>) -> DrainRun {
+    drain(
+        shared_test_broker().await,
         SEED,
         COUNT,
         FailureMix::seed_lab_4_1(),
         scale(),
-        None,
+        lag,
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partition_blocking() {
+    let mut criterion = Criterion::start(LAB, "partition_blocking");
+    let run = drain_with_seed_failures(None).await;
     let config_backoff = |class| {
         let config = lab_4_1::fragile_consumer::FragileConsumerConfig::new(
             "t",
@@ -106,16 +110,7 @@ async fn slowdown_at_thirty_percent_failures() {
     let baseline = drain(broker, SEED, COUNT, FailureMix::none(), scale(), None)
         .await
         .unwrap();
-    let failing = drain(
-        broker,
-        SEED,
-        COUNT,
-        FailureMix::seed_lab_4_1(),
-        scale(),
-        None,
-    )
-    .await
-    .unwrap();
+    let failing = drain_with_seed_failures(None).await;
 
     criterion.expect(
         failing.drain_time >= failing.expected_backoff && failing.drain_time > baseline.drain_time,
@@ -162,17 +157,7 @@ async fn slowdown_at_thirty_percent_failures() {
 #[tokio::test(flavor = "multi_thread")]
 async fn lag_stalls_during_retry_loops() {
     let mut criterion = Criterion::start(LAB, "lag_stalls_during_retry_loops");
-    let broker = shared_test_broker().await;
-    let run = drain(
-        broker,
-        SEED,
-        COUNT,
-        FailureMix::seed_lab_4_1(),
-        scale(),
-        Some(measure_lag),
-    )
-    .await
-    .unwrap();
+    let run = drain_with_seed_failures(Some(measure_lag)).await;
     let (stall_ms, stall_lag) = longest_stall(&run.lag_samples);
     // 80%: the sampler's 20 ms period and a commit round trip nibble at both ends.
     let wanted_ms = run.longest_retry_loop.as_millis() as u64 * 8 / 10;
