@@ -7,15 +7,17 @@
 //! dead-letters the record twice, which is why DLQ consumers must be idempotent.
 //! Limits: no retries (that is Lab 4.3): a transient failure goes straight to the
 //! DLQ, which the seed's discussion table calls "no retry for transient failures".
-//! Records are handled one at a time, so while the DLQ is down the whole consumer
-//! backs off and retries (nothing is lost, nothing else moves); a dead letter the
-//! DLQ can never take (say, over its `max.message.bytes`) stalls it the same way,
-//! loudly, until an operator steps in.
+//! While the DLQ is down, a failed record is rewound and its partition paused for
+//! a growing back-off, while the other partitions keep flowing; records are handled
+//! one at a time, though, so each failing send still holds the loop for up to its
+//! 5 s timeout. A dead letter the DLQ can never take (say, over its
+//! `max.message.bytes`) keeps its partition retrying, loudly, until an operator
+//! steps in.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use harness::dead_letter::{DeadLetter, FailureContext};
@@ -26,7 +28,7 @@ use harness::Broker;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::Offset;
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::Exercise;
 
@@ -88,6 +90,7 @@ pub struct Failed<'a> {
     reporter: &'a OutcomeReporter,
     config: &'a DlqConsumerConfig,
     stats: &'a DlqStats,
+    rewound: &'a AtomicBool,
 }
 
 impl Failed<'_> {
@@ -162,7 +165,8 @@ impl Failed<'_> {
     }
 
     /// Seek this partition back to the failed record: it will be consumed (and
-    /// processed) again. Other partitions are not affected.
+    /// processed) again, after a back-off during which only this partition is
+    /// paused. Other partitions are not affected.
     pub fn rewind(&self) -> anyhow::Result<()> {
         self.consumer
             .seek(
@@ -171,7 +175,9 @@ impl Failed<'_> {
                 Offset::Offset(self.message.offset()),
                 Duration::from_secs(5),
             )
-            .context("rewinding to the failed record")
+            .context("rewinding to the failed record")?;
+        self.rewound.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     pub fn message_topic(&self) -> &str {
@@ -213,8 +219,12 @@ pub async fn run<E: Exercise>(
     // Records that failed and came back (after a rewind): when they first failed
     // and how many attempts they have had. Entries go once the partition moves on.
     let mut redelivered: HashMap<(i32, i64), (i64, u32)> = HashMap::new();
+    // Partitions paused after a rewind, and when to resume them. Pausing instead of
+    // sleeping keeps every other partition flowing (seed 002: pause/resume, not sleep).
+    let mut paused: HashMap<i32, Instant> = HashMap::new();
 
     while !stop.load(Ordering::Relaxed) {
+        resume_due_partitions(&consumer, &config.topic, &mut paused);
         let message = match tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await
         {
             Err(_) => continue,
@@ -233,12 +243,8 @@ pub async fn run<E: Exercise>(
         let (partition, offset) = (message.partition(), message.offset());
         redelivered.retain(|(p, o), _| *p != partition || *o >= offset);
         let (first_failure_ms, attempt) = match redelivered.get(&(partition, offset)) {
-            Some(&(first_failure_ms, attempts)) => {
-                // It came back because its dead letter was not acknowledged. Back off
-                // before trying again, so a DLQ that is down is not hammered.
-                tokio::time::sleep(redelivery_backoff(attempts)).await;
-                (first_failure_ms, attempts + 1)
-            }
+            // It came back because its dead letter was not acknowledged.
+            Some(&(first_failure_ms, attempts)) => (first_failure_ms, attempts + 1),
             None => (now_ms(), 1),
         };
         match config.gateway.process(message.payload(), attempt).await {
@@ -256,6 +262,7 @@ pub async fn run<E: Exercise>(
             }
             Err(error) => {
                 redelivered.insert((partition, offset), (first_failure_ms, attempt));
+                let rewound = AtomicBool::new(false);
                 let failed = Failed {
                     message: &message,
                     error: &error,
@@ -266,14 +273,42 @@ pub async fn run<E: Exercise>(
                     reporter,
                     config,
                     stats,
+                    rewound: &rewound,
                 };
                 E::handle_failure(failed).await?;
+                if rewound.load(Ordering::Relaxed) {
+                    // Back off on this partition only, so a DLQ that is down is not
+                    // hammered and the other partitions keep flowing.
+                    let mut list = TopicPartitionList::new();
+                    list.add_partition(&config.topic, partition);
+                    consumer.pause(&list)?;
+                    paused.insert(partition, Instant::now() + redelivery_backoff(attempt));
+                }
             }
         }
     }
     // Leave the group now, so a successor does not wait a session timeout for us.
     consumer.unsubscribe();
     Ok(())
+}
+
+/// Resume the paused partitions whose back-off is over. A partition revoked while
+/// paused cannot be resumed; its new owner starts it afresh, so that error is moot.
+fn resume_due_partitions(
+    consumer: &StreamConsumer<ObservedContext>,
+    topic: &str,
+    paused: &mut HashMap<i32, Instant>,
+) {
+    let now = Instant::now();
+    paused.retain(|&partition, resume_at| {
+        if *resume_at > now {
+            return true;
+        }
+        let mut list = TopicPartitionList::new();
+        list.add_partition(topic, partition);
+        let _ = consumer.resume(&list);
+        false
+    });
 }
 
 /// How long to wait before processing a record again after its dead letter was

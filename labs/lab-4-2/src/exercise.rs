@@ -24,7 +24,8 @@ impl Exercise for Starter {
         //   failed.send_to_dlq(&dead).await produce it and wait for the broker's ack (Err if not acked)
         //   failed.report_dead_lettered()   tell the graders (outcomes topic) it was dead-lettered
         //   failed.commit()                 commit past the failed record
-        //   failed.rewind()                 seek back to the failed record: it will be consumed again
+        //   failed.rewind()                 seek back to the failed record: it comes back after a
+        //                                   back-off (only its partition pauses)
         //
         // The order matters (seed 001: "commit only after the DLQ send succeeded"):
         //   - If the DLQ send fails, log it loudly (seed 001's

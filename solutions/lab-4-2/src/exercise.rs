@@ -19,7 +19,8 @@ impl Exercise for Solution {
             }
             Err(error) => {
                 // Seed 001's rule: without the DLQ's ack, do not commit. Rewinding
-                // makes the record come back (after a back-off) instead of being lost.
+                // makes the record come back (its partition pauses for a back-off,
+                // the others keep flowing) instead of being lost.
                 eprintln!(
                     "CRITICAL: failed to send {}/{}@{} to DLQ, message will be retried: {error:#}",
                     failed.message_topic(),

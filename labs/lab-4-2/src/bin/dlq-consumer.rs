@@ -3,8 +3,9 @@
 //!
 //! Delivery guarantee: at-least-once, nothing lost, once `src/exercise.rs` commits
 //! only after the DLQ acknowledged (a crash in between dead-letters a record twice).
-//! Limits: no retries; during a DLQ outage the consumer backs off and retries the
-//! failed record, so nothing else moves until the DLQ is back.
+//! Limits: no retries; during a DLQ outage the failed record's partition is paused
+//! and retried with back-off while other partitions flow, but each failing send
+//! holds the loop for up to 5 s.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
