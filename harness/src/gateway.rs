@@ -187,6 +187,22 @@ impl FailureMix {
         }
     }
 
+    /// The mix a command line's `--failure-rate` means, the same for every binary so
+    /// `produce-payments`' preview agrees with the consumers: seed 000 Lab 4.1's mix
+    /// (its four reasons) at 30%, otherwise [`FailureMix::with_failure_rate`].
+    pub fn from_rate(rate: f64) -> FailureMix {
+        let rate = if rate.is_finite() {
+            rate.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        if (rate - 0.3).abs() < 1e-9 {
+            FailureMix::seed_lab_4_1()
+        } else {
+            FailureMix::with_failure_rate(rate)
+        }
+    }
+
     /// A mix with `rate` of failures, half transient and half permanent, over every reason.
     pub fn with_failure_rate(rate: f64) -> FailureMix {
         FailureMix {

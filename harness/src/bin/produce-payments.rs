@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
         args.seed,
         args.count,
         PoisonRates::each(args.poison_rate.clamp(0.0, 0.25)),
-        FailureMix::with_failure_rate(args.failure_rate.clamp(0.0, 1.0)),
+        FailureMix::from_rate(args.failure_rate),
     );
     let producer = payment_producer(&broker)?;
     let pace = (args.pace_ms > 0).then(|| Duration::from_millis(args.pace_ms));

@@ -49,10 +49,8 @@ pub async fn consumer_main<E: Exercise>() -> anyhow::Result<()> {
         dlq_topic: dlq.clone(),
         group_id: args.group.clone(),
         member: "dlq-consumer".into(),
-        gateway: Gateway::new(FailureMix::with_failure_rate(
-            args.failure_rate.clamp(0.0, 1.0),
-        ))
-        .with_time_scale(TimeScale::new(args.time_scale)),
+        gateway: Gateway::new(FailureMix::from_rate(args.failure_rate))
+            .with_time_scale(TimeScale::new(args.time_scale)),
     };
     let reporter = OutcomeReporter::new(&broker, &outcomes)?;
     let stats = std::sync::Arc::new(DlqStats::default());

@@ -36,11 +36,7 @@ async fn main() -> anyhow::Result<()> {
     let broker = harness::broker::resolve(Purpose::Run).await?;
     let outcomes = outcomes_topic(&args.topic);
     create_topics(&broker, &[(&args.topic, 3), (&outcomes, 1)]).await?;
-    let mix = if (args.failure_rate - 0.3).abs() < 1e-9 {
-        FailureMix::seed_lab_4_1()
-    } else {
-        FailureMix::with_failure_rate(args.failure_rate.clamp(0.0, 1.0))
-    };
+    let mix = FailureMix::from_rate(args.failure_rate);
     let gateway = Gateway::new(mix).with_time_scale(TimeScale::new(args.time_scale));
     let mut config =
         FragileConsumerConfig::new(&args.topic, &args.group, "fragile-consumer", gateway);
