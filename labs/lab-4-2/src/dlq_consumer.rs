@@ -281,8 +281,16 @@ pub async fn run<E: Exercise>(
                     // hammered and the other partitions keep flowing.
                     let mut list = TopicPartitionList::new();
                     list.add_partition(&config.topic, partition);
-                    consumer.pause(&list)?;
-                    paused.insert(partition, Instant::now() + redelivery_backoff(attempt));
+                    match consumer.pause(&list) {
+                        Ok(()) => {
+                            paused.insert(partition, Instant::now() + redelivery_backoff(attempt));
+                        }
+                        // Revoked meanwhile: its new owner will consume the record again.
+                        Err(error) => eprintln!(
+                            "⚠️  [{}] could not pause partition {partition}: {error}",
+                            config.member
+                        ),
+                    }
                 }
             }
         }
