@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::broker::Broker;
-use crate::topics::partition_count;
+use crate::topics::group_free_reader;
 use crate::wait;
 
 /// What became of one payment, as one consumer saw it.
@@ -167,14 +167,7 @@ pub struct OutcomeWatcher {
 
 impl OutcomeWatcher {
     pub fn start(broker: &Broker, topic: &str) -> anyhow::Result<OutcomeWatcher> {
-        let consumer: StreamConsumer = broker
-            .client_config()
-            .set("group.id", crate::topics::unique_name("outcome-watcher"))
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false")
-            .create()
-            .context("creating the outcome watcher")?;
-        let partitions = partition_count(&consumer, topic, Duration::from_secs(10))?;
+        let (consumer, partitions) = group_free_reader(broker, topic)?;
         let mut assignment = TopicPartitionList::new();
         for partition in 0..partitions {
             assignment.add_partition_offset(topic, partition, Offset::Beginning)?;

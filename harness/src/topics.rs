@@ -108,6 +108,24 @@ where
     Ok(topic_metadata.partitions().len() as i32)
 }
 
+/// A consumer for reading `topic` without joining a group, and its partition
+/// count. It has a throwaway group id (librdkafka wants one) but never commits
+/// and is only ever `assign`ed, so it disturbs no consumer group's offsets.
+pub fn group_free_reader(
+    broker: &Broker,
+    topic: &str,
+) -> anyhow::Result<(rdkafka::consumer::StreamConsumer, i32)> {
+    let consumer: rdkafka::consumer::StreamConsumer = broker
+        .client_config()
+        .set("group.id", unique_name("reader"))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()
+        .with_context(|| format!("creating a reader for {topic}"))?;
+    let partitions = partition_count(&consumer, topic, Duration::from_secs(10))?;
+    Ok((consumer, partitions))
+}
+
 /// Read every record of `topic` from the beginning up to the high watermarks seen
 /// when it starts, then stop: "drained" means caught up with what was there.
 ///
@@ -118,16 +136,9 @@ pub async fn read_all(
     topic: &str,
     deadline: Duration,
 ) -> anyhow::Result<Vec<rdkafka::message::OwnedMessage>> {
-    use rdkafka::consumer::StreamConsumer;
     use rdkafka::{Message, Offset, TopicPartitionList};
 
-    let consumer: StreamConsumer = broker
-        .client_config()
-        .set("group.id", unique_name("reader"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .context("creating the topic reader")?;
-    let partitions = partition_count(&consumer, topic, Duration::from_secs(10))?;
+    let (consumer, partitions) = group_free_reader(broker, topic)?;
     let mut remaining = std::collections::BTreeMap::new();
     let mut assignment = TopicPartitionList::new();
     for partition in 0..partitions {
