@@ -21,6 +21,8 @@ use std::time::Duration;
 use rand::Rng;
 use thiserror::Error;
 
+use crate::time_scale::TimeScale;
+
 /// How the delay grows from one retry to the next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackoffStrategy {
@@ -83,13 +85,8 @@ impl BackoffPolicy {
         if retry == 0 || retry > self.max_retries {
             return None;
         }
-        let exponential = |initial: Duration, multiplier: f64, max: Duration| {
-            let factor = multiplier
-                .max(1.0)
-                .powi(retry.saturating_sub(1).min(1_000) as i32);
-            let millis = (initial.as_secs_f64() * 1000.0 * factor).min(max.as_secs_f64() * 1000.0);
-            Duration::from_secs_f64(millis.max(0.0) / 1000.0)
-        };
+        let exponential =
+            |initial, multiplier, max| exponential_delay(initial, multiplier, max, retry);
         Some(match &self.strategy {
             BackoffStrategy::Immediate => Duration::ZERO,
             BackoffStrategy::Fixed(delay) => *delay,
@@ -112,12 +109,81 @@ impl BackoffPolicy {
         })
     }
 
+    /// The longest delay `retry` can get: the delay itself, or its upper jitter
+    /// bound. A retry tier trusts a record's due time only up to this much after
+    /// the record was written, so a corrupt or hostile due-time header cannot
+    /// park a record for a year.
+    pub fn longest_delay(&self, retry: u32) -> Option<Duration> {
+        if retry == 0 || retry > self.max_retries {
+            return None;
+        }
+        match &self.strategy {
+            BackoffStrategy::ExponentialJitter {
+                initial,
+                multiplier,
+                max,
+                jitter,
+            } => Some(
+                exponential_delay(*initial, *multiplier, *max, retry)
+                    .mul_f64(1.0 + jitter.clamp(0.0, 1.0)),
+            ),
+            // Without jitter the delay is the same on every draw.
+            _ => self.delay(retry, &mut rand::rng()),
+        }
+    }
+
+    /// The same policy with every delay multiplied by `time_scale` (tests and the
+    /// default `cargo run` shrink the seed's 5/15/60 s).
+    pub fn scaled(&self, time_scale: TimeScale) -> BackoffPolicy {
+        let s = |d: Duration| time_scale.scale(d);
+        let strategy = match &self.strategy {
+            BackoffStrategy::Immediate => BackoffStrategy::Immediate,
+            BackoffStrategy::Fixed(delay) => BackoffStrategy::Fixed(s(*delay)),
+            BackoffStrategy::Exponential {
+                initial,
+                multiplier,
+                max,
+            } => BackoffStrategy::Exponential {
+                initial: s(*initial),
+                multiplier: *multiplier,
+                max: s(*max),
+            },
+            BackoffStrategy::ExponentialJitter {
+                initial,
+                multiplier,
+                max,
+                jitter,
+            } => BackoffStrategy::ExponentialJitter {
+                initial: s(*initial),
+                multiplier: *multiplier,
+                max: s(*max),
+                jitter: *jitter,
+            },
+            BackoffStrategy::Levels(levels) => {
+                BackoffStrategy::Levels(levels.iter().copied().map(s).collect())
+            }
+        };
+        BackoffPolicy {
+            strategy,
+            max_retries: self.max_retries,
+        }
+    }
+
     /// Every delay the policy allows, in order.
     pub fn schedule(&self, rng: &mut impl Rng) -> Vec<Duration> {
         (1..=self.max_retries)
             .map_while(|retry| self.delay(retry, rng))
             .collect()
     }
+}
+
+/// `initial * multiplier^(retry - 1)`, capped at `max`.
+fn exponential_delay(initial: Duration, multiplier: f64, max: Duration, retry: u32) -> Duration {
+    let factor = multiplier
+        .max(1.0)
+        .powi(retry.saturating_sub(1).min(1_000) as i32);
+    let millis = (initial.as_secs_f64() * 1000.0 * factor).min(max.as_secs_f64() * 1000.0);
+    Duration::from_secs_f64(millis.max(0.0) / 1000.0)
 }
 
 impl FromStr for BackoffPolicy {

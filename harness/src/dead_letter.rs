@@ -17,7 +17,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -114,13 +114,11 @@ impl DeadLetter {
         // rdkafka 0.39 panics on a header key that is not UTF-8 (legal in Kafka,
         // and exactly the kind of record that ends up here). A dead letter must
         // never take the consumer down, so such headers are dropped and said so.
-        let headers =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| original_headers(message)));
-        let (headers, header_note) = match headers {
-            Ok(headers) => (headers, None),
-            Err(_) => (
+        let (headers, header_note) = match crate::retry::raw_headers(message) {
+            Ok(headers) => (encode_headers(headers), None),
+            Err(error) => (
                 Vec::new(),
-                Some("original headers dropped: a header key is not UTF-8".to_string()),
+                Some(format!("original headers dropped: {error}")),
             ),
         };
         let detail = match (error.detail(), header_note) {
@@ -155,6 +153,21 @@ impl DeadLetter {
             original_headers: headers,
             schema_version: SCHEMA_VERSION,
         }
+    }
+
+    /// For a record that failed on a retry topic: point the dead letter at where
+    /// the payment first was (not at the retry topic), date the first failure from
+    /// the retry bookkeeping, and keep only the original headers, so a replay
+    /// restores the record the producer wrote.
+    pub fn with_retry_origin(mut self, state: &crate::retry::RetryState) -> DeadLetter {
+        self.original_topic = state.origin.topic.clone();
+        self.original_partition = state.origin.partition;
+        self.original_offset = state.origin.offset;
+        self.original_timestamp_ms = state.origin.timestamp_ms;
+        self.first_failure_timestamp = format_rfc3339_ms(state.first_failure_ms);
+        self.original_headers
+            .retain(|h| !crate::retry::BOOKKEEPING_HEADERS.contains(&h.key.as_str()));
+        self
     }
 
     /// Parse a DLQ record's value. Anything else (foreign formats, truncated
@@ -220,19 +233,14 @@ impl DeadLetter {
     }
 }
 
-fn original_headers<M: Message>(message: &M) -> Vec<OriginalHeader> {
-    message
-        .headers()
-        .map(|headers| {
-            headers
-                .iter()
-                .map(|header| OriginalHeader {
-                    key: header.key.to_string(),
-                    value_base64: header.value.map(|v| BASE64.encode(v)),
-                })
-                .collect()
+fn encode_headers(headers: Vec<RawHeader>) -> Vec<OriginalHeader> {
+    headers
+        .into_iter()
+        .map(|(key, value)| OriginalHeader {
+            key,
+            value_base64: value.map(|v| BASE64.encode(v)),
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 fn decode(field: &'static str, text: Option<&str>) -> Result<Option<Vec<u8>>, DeadLetterError> {

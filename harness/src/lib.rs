@@ -16,6 +16,7 @@
 //! | [`workload`] | a generated workload with its ground truth |
 //! | [`producer`] | producing payments with acknowledged deliveries |
 //! | [`dead_letter`] | the dead-letter record format (seed 000 + 001/003 fields + exact bytes) |
+//! | [`retry`] | retry topics and their headers: reading them without trusting them |
 //! | [`outcomes`] | outcome records on `<topic>-outcomes`: how labs report, how graders watch |
 //! | [`ledger`] | exact accounting: processed, dead-lettered, lost |
 //! | [`measure`] | latency percentiles, consumer lag, rebalance events, summary tables |
@@ -38,6 +39,7 @@ pub mod measure;
 pub mod outcomes;
 pub mod payments;
 pub mod producer;
+pub mod retry;
 pub mod time_scale;
 pub mod topics;
 pub mod wait;

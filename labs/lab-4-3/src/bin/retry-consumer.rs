@@ -1,0 +1,11 @@
+//! The retry consumer with your `src/exercise.rs` (seed 000's `retry_consumer.py`).
+//!
+//! Delivery guarantee, once the exercise is done: at-least-once, nothing lost:
+//! the offset is committed only after the payment is processed or its forward
+//! (retry topic or DLQ) acknowledged. Limits: one record at a time; each forward
+//! waits for its ack; retried payments lose their order.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    lab_4_3::runner::consumer_main::<lab_4_3::Starter>().await
+}

@@ -1,0 +1,112 @@
+//! The retry consumer: seed 000's `retry_consumer.py`. It reads the live topic in
+//! group `retry-payment-processor`, gives each payment one attempt, and hands a
+//! failure to [`Exercise::handle_failure`] (your code) with level 0.
+//!
+//! Delivery guarantee (once `handle_failure` is done right): at-least-once, and
+//! nothing lost: the offset moves only after the payment is processed, or its
+//! retry record or dead letter is acknowledged by the broker. A crash in between
+//! forwards it twice (a duplicate, never a loss).
+//! Limits: one record at a time, and each forward waits for its ack (a few ms on
+//! a real broker), so throughput at zero processing cost is bounded by the
+//! produce round trip; ordering within a partition is given up for retried
+//! payments (seed 000: "retry patterns break strict ordering").
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use harness::measure::rebalance::RebalanceLog;
+use harness::outcomes::{now_ms, OutcomeReporter, OutcomeStatus};
+use harness::Broker;
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::message::Message;
+
+use crate::failed::{Failed, Worker};
+use crate::pipeline::{
+    forward_producer, redelivery_backoff, PausedPartitions, Pipeline, PipelineStats,
+};
+use crate::Exercise;
+
+/// Run the retry consumer until `stop` is raised.
+pub async fn run<E: Exercise>(
+    broker: &Broker,
+    pipeline: &Pipeline,
+    member: &str,
+    reporter: &OutcomeReporter,
+    stats: &PipelineStats,
+    rebalances: RebalanceLog,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let group = pipeline.consumer_group.clone();
+    let consumer = pipeline.group_consumer(broker, &group, member, rebalances, &[])?;
+    consumer.subscribe(&[&pipeline.topic])?;
+    let producer = forward_producer(broker)?;
+    let worker = Worker {
+        consumer: &consumer,
+        producer: &producer,
+        reporter,
+        pipeline,
+        stats,
+        group: &group,
+        member,
+    };
+    // Partitions paused after a forward was not acknowledged, and how often each
+    // record has failed to forward (for the growing back-off).
+    let mut paused = PausedPartitions::default();
+    let mut forward_failures: HashMap<(i32, i64), u32> = HashMap::new();
+
+    while !stop.load(Ordering::Relaxed) {
+        paused.resume_due(&consumer, &pipeline.topic);
+        let budget = paused.wait_budget(Duration::from_millis(100));
+        let message = match tokio::time::timeout(budget, consumer.recv()).await {
+            Err(_) => continue,
+            Ok(Err(error)) => {
+                eprintln!("⚠️  [{member}] consumer error: {error}");
+                continue;
+            }
+            Ok(Ok(message)) => message,
+        };
+        stats.note_first_record(now_ms());
+        let (partition, offset) = (message.partition(), message.offset());
+        if paused.will_redeliver(partition, offset) {
+            continue;
+        }
+        match pipeline.gateway.process(message.payload(), 1).await {
+            Ok(_payment) => {
+                stats.processed.fetch_add(1, Ordering::Relaxed);
+                worker
+                    .report(&message, None, OutcomeStatus::Processed, 1, None)
+                    .await?;
+                consumer.commit_message(&message, CommitMode::Async)?;
+                forward_failures.retain(|(p, _), _| *p != partition);
+            }
+            Err(error) => {
+                let rewound = AtomicBool::new(false);
+                let failed = Failed {
+                    message: &message,
+                    level: 0,
+                    state: None,
+                    attempt: Mutex::new((1, error)),
+                    first_failure_ms: now_ms(),
+                    worker: &worker,
+                    rewound: &rewound,
+                };
+                E::handle_failure(failed).await?;
+                if rewound.load(Ordering::Relaxed) {
+                    // Back off on this partition only: a retry topic or DLQ that
+                    // is down is not hammered, and other partitions keep flowing.
+                    let failures = forward_failures.entry((partition, offset)).or_insert(0);
+                    *failures += 1;
+                    let resume_at = Instant::now() + redelivery_backoff(*failures);
+                    paused.pause(&consumer, &pipeline.topic, partition, offset, resume_at);
+                } else {
+                    forward_failures.remove(&(partition, offset));
+                }
+            }
+        }
+    }
+    // Leave the group now, so a successor does not wait a session timeout for us.
+    consumer.unsubscribe();
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! The retry processors: seed 000's `retry_processor.py`, one per level, each in
+//! its own consumer group (`retry-processor-N`) on `<topic>-retry-N`.
+//!
+//! A level reads a record, and if it is not due yet hands it to
+//! [`Exercise::hold_until_due`] (your code). Once due, the level processes the
+//! payment **itself**: on success it reports and commits; on failure it hands it to
+//! [`Exercise::handle_failure`] (your code again), which forwards it to the next
+//! level or the DLQ. Unlike the seed, nothing is ever republished to the live
+//! topic (see the README: every other reader of that topic would see it again).
+//!
+//! Delivery guarantee: at-least-once, nothing lost: the offset moves only after the
+//! payment is processed or its forward acknowledged. A crash between the ack and
+//! the commit retries the payment once more (a duplicate attempt, never a loss).
+//! Limits: within a partition, records wait in order (head-of-line): with one delay
+//! per level, due times only grow along a partition, so nothing waits longer than
+//! its own delay; with jitter, a short-jittered record can wait for a
+//! long-jittered one ahead of it (late by at most the jitter spread, never early).
+//! Due times come from the writer's clock; across machines, clock skew adds to
+//! (or subtracts from) every delay.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use harness::measure::rebalance::{ObservedContext, RebalanceLog};
+use harness::outcomes::{now_ms, OutcomeReporter, OutcomeStatus};
+use harness::retry::RetryState;
+use harness::Broker;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::failed::{Failed, Worker};
+use crate::pipeline::{
+    forward_producer, redelivery_backoff, PausedPartitions, Pipeline, PipelineStats,
+};
+use crate::Exercise;
+
+/// What [`Exercise::hold_until_due`] did with a record that is not due yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Its partition is paused and sought back to it: the level resumes the
+    /// partition at the due time, and the record is consumed again then.
+    UntilDue,
+    /// It has been waited for already (the seed's `sleep`): process it now.
+    Waited,
+}
+
+/// A record that is not due yet, and the tools to wait for it.
+pub struct NotYetDue<'a> {
+    message: &'a BorrowedMessage<'a>,
+    due_ms: i64,
+    consumer: &'a StreamConsumer<ObservedContext>,
+}
+
+impl NotYetDue<'_> {
+    /// When it may be tried (ms since the epoch).
+    pub fn due_ms(&self) -> i64 {
+        self.due_ms
+    }
+
+    /// How long until then.
+    pub fn remaining(&self) -> Duration {
+        Duration::from_millis((self.due_ms - now_ms()).max(0) as u64)
+    }
+
+    /// Pause this record's partition: no more fetches from it, and what was
+    /// already fetched from it is dropped. `poll` keeps running, so the member
+    /// stays in its group and the other partitions keep flowing.
+    pub fn pause_partition(&self) -> anyhow::Result<()> {
+        let mut list = TopicPartitionList::new();
+        list.add_partition(self.message.topic(), self.message.partition());
+        self.consumer
+            .pause(&list)
+            .context("pausing the partition of a record that is not due")
+    }
+
+    /// Seek the partition back to this record, so it is fetched again (from
+    /// Kafka, not from memory) when the partition resumes.
+    pub fn seek_back(&self) -> anyhow::Result<()> {
+        self.consumer
+            .seek(
+                self.message.topic(),
+                self.message.partition(),
+                Offset::Offset(self.message.offset()),
+                // Zero: do not wait for librdkafka's broker thread to confirm.
+                // Waiting blocks this whole loop (every partition) for as long
+                // as that thread takes to come round, up to a second.
+                Duration::ZERO,
+            )
+            .context("seeking back to a record that is not due")
+    }
+}
+
+/// Settings for a level's consumer beyond the pipeline's own.
+///
+/// A level holds records in Kafka, so it keeps librdkafka's prefetch small (the
+/// default would buffer up to 64 MB per partition of records that are not due),
+/// and keeps `fetch.wait.max.ms` short: a resumed partition shares its fetch
+/// request with the others, and waiting 500 ms (the default) for data on them
+/// would make every retry up to half a second late.
+pub const LEVEL_CONSUMER_SETTINGS: [(&str, &str); 8] = [
+    ("queued.max.messages.kbytes", "1024"),
+    ("fetch.max.bytes", "1048576"),
+    ("max.partition.fetch.bytes", "262144"),
+    ("fetch.wait.max.ms", "20"),
+    ("fetch.queue.backoff.ms", "5"),
+    ("fetch.error.backoff.ms", "10"),
+    ("retry.backoff.ms", "10"),
+    ("retry.backoff.max.ms", "50"),
+];
+
+/// Run retry level `level` until `stop` is raised.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_level<E: Exercise>(
+    broker: &Broker,
+    pipeline: &Pipeline,
+    level: u32,
+    member: &str,
+    reporter: &OutcomeReporter,
+    stats: &PipelineStats,
+    rebalances: RebalanceLog,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let topic = pipeline.retry_topic(level);
+    let group = pipeline.processor_group(level);
+    let longest_delay = pipeline
+        .policy
+        .longest_delay(level)
+        .with_context(|| format!("the backoff policy has no retry level {level}"))?;
+    let consumer =
+        pipeline.group_consumer(broker, &group, member, rebalances, &LEVEL_CONSUMER_SETTINGS)?;
+    consumer.subscribe(&[&topic])?;
+    let producer = forward_producer(broker)?;
+    let worker = Worker {
+        consumer: &consumer,
+        producer: &producer,
+        reporter,
+        pipeline,
+        stats,
+        group: &group,
+        member,
+    };
+    let mut paused = PausedPartitions::default();
+    let mut forward_failures: HashMap<(i32, i64), u32> = HashMap::new();
+
+    while !stop.load(Ordering::Relaxed) {
+        paused.resume_due(&consumer, &topic);
+        let budget = paused.wait_budget(Duration::from_millis(100));
+        let message = match tokio::time::timeout(budget, consumer.recv()).await {
+            Err(_) => continue,
+            Ok(Err(error)) => {
+                eprintln!("⚠️  [{member}] consumer error: {error}");
+                continue;
+            }
+            Ok(Ok(message)) => message,
+        };
+        let (partition, offset) = (message.partition(), message.offset());
+        if paused.will_redeliver(partition, offset) {
+            continue;
+        }
+        let (state, repairs) = RetryState::read(&message, level, longest_delay);
+        if !repairs.is_empty() {
+            eprintln!(
+                "⚠️  [{member}] {topic}/{partition}@{offset}: retry headers repaired: {}",
+                repairs.join("; ")
+            );
+        }
+
+        if state.due_ms > now_ms() {
+            let not_yet_due = NotYetDue {
+                message: &message,
+                due_ms: state.due_ms,
+                consumer: &consumer,
+            };
+            match E::hold_until_due(not_yet_due).await? {
+                Hold::UntilDue => {
+                    stats.holds.fetch_add(1, Ordering::Relaxed);
+                    // +1 ms: due times are whole milliseconds, so resuming a hair
+                    // early would only hold the record again.
+                    let wait = Duration::from_millis((state.due_ms - now_ms()).max(0) as u64 + 1);
+                    paused.insert(partition, offset, Instant::now() + wait);
+                    continue;
+                }
+                Hold::Waited => {}
+            }
+        }
+        stats.record_lateness(now_us() - state.due_ms * 1000);
+
+        let attempt = state.attempts_so_far() + 1;
+        match pipeline.gateway.process(message.payload(), attempt).await {
+            Ok(_payment) => {
+                stats.processed.fetch_add(1, Ordering::Relaxed);
+                PipelineStats::count(&stats.done_at_level, level);
+                worker
+                    .report(
+                        &message,
+                        Some(&state),
+                        OutcomeStatus::Processed,
+                        attempt,
+                        None,
+                    )
+                    .await?;
+                consumer.commit_message(&message, CommitMode::Async)?;
+            }
+            Err(error) => {
+                let rewound = AtomicBool::new(false);
+                let failed = Failed {
+                    message: &message,
+                    level,
+                    state: Some(&state),
+                    attempt: Mutex::new((attempt, error)),
+                    first_failure_ms: state.first_failure_ms,
+                    worker: &worker,
+                    rewound: &rewound,
+                };
+                E::handle_failure(failed).await?;
+                if rewound.load(Ordering::Relaxed) {
+                    let failures = forward_failures.entry((partition, offset)).or_insert(0);
+                    *failures += 1;
+                    let resume_at = Instant::now() + redelivery_backoff(*failures);
+                    paused.pause(&consumer, &topic, partition, offset, resume_at);
+                } else {
+                    forward_failures.remove(&(partition, offset));
+                }
+            }
+        }
+    }
+    consumer.unsubscribe();
+    Ok(())
+}
+
+/// Microseconds since the Unix epoch, now (lateness is measured finer than ms).
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
