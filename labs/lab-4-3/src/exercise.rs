@@ -42,10 +42,7 @@ impl Exercise for Starter {
         // What it does now: Lab 4.1's loop with Lab 4.2's DLQ at the end. Every
         // `sleep` below holds up the whole poll loop: every partition waits, and a
         // sleep longer than max.poll.interval.ms throws this consumer out of its group.
-        loop {
-            let Some(delay) = failed.policy().delay(failed.attempts(), &mut rand::rng()) else {
-                break;
-            };
+        while let Some(delay) = failed.delay_before_next_try() {
             tokio::time::sleep(delay).await;
             if failed.try_again().await {
                 failed.report_processed().await?;

@@ -105,6 +105,12 @@ impl Failed<'_> {
         &self.worker.pipeline.policy
     }
 
+    /// How long the policy says to wait before trying again in place, or `None`
+    /// when it allows no more tries (Lab 4.1's way; the starter uses it).
+    pub fn delay_before_next_try(&self) -> Option<Duration> {
+        self.policy().delay(self.attempts(), &mut rand::rng())
+    }
+
     /// The next retry level and its delay, or `None` after the last level: then
     /// the payment belongs in the DLQ.
     pub fn next_retry(&self) -> Option<RetryHop> {

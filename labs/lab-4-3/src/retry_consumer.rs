@@ -39,7 +39,16 @@ pub async fn run<E: Exercise>(
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     let group = pipeline.consumer_group.clone();
-    let consumer = pipeline.group_consumer(broker, &group, member, rebalances, &[])?;
+    // A short fetch wait: when the live topic goes quiet for a moment, the next
+    // payment is fetched within 50 ms rather than up to 500 ms (librdkafka's
+    // default); a payment service is judged on latency.
+    let consumer = pipeline.group_consumer(
+        broker,
+        &group,
+        member,
+        rebalances,
+        &[("fetch.wait.max.ms", "50")],
+    )?;
     consumer.subscribe(&[&pipeline.topic])?;
     let producer = forward_producer(broker)?;
     let worker = Worker {

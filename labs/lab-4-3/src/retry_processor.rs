@@ -145,10 +145,41 @@ pub async fn run_level<E: Exercise>(
     };
     let mut paused = PausedPartitions::default();
     let mut forward_failures: HashMap<(i32, i64), u32> = HashMap::new();
+    // Records due within RESUME_LEAD, kept in memory (at most one per partition,
+    // its partition paused behind it) until their due time.
+    let mut due_soon: HashMap<i32, (BorrowedMessage<'_>, RetryState)> = HashMap::new();
 
     while !stop.load(Ordering::Relaxed) {
         paused.resume_due(&consumer, &topic);
-        let budget = paused.wait_budget(Duration::from_millis(100));
+        // A record kept in memory whose time has come goes first.
+        let now = now_ms();
+        let ready = due_soon
+            .iter()
+            .filter(|(_, (_, state))| state.due_ms <= now)
+            .map(|(&partition, _)| partition)
+            .next();
+        if let Some((message, state)) = ready.and_then(|p| due_soon.remove(&p)) {
+            // Fetching goes on after this record: pausing kept its position.
+            resume_partition(&consumer, &topic, message.partition());
+            process_due::<E>(
+                &worker,
+                level,
+                &message,
+                &state,
+                &mut paused,
+                &mut forward_failures,
+            )
+            .await?;
+            continue;
+        }
+        let next_in_memory = due_soon
+            .values()
+            .map(|(_, state)| Duration::from_millis((state.due_ms - now).max(0) as u64))
+            .min()
+            .unwrap_or(Duration::MAX);
+        let budget = paused
+            .wait_budget(Duration::from_millis(100))
+            .min(next_in_memory);
         let message = match tokio::time::timeout(budget, consumer.recv()).await {
             Err(_) => continue,
             Ok(Err(error)) => {
@@ -161,6 +192,14 @@ pub async fn run_level<E: Exercise>(
         if paused.will_redeliver(partition, offset) {
             continue;
         }
+        if let Some((held, _)) = due_soon.remove(&partition) {
+            // Cannot happen (pausing discards what was fetched behind the held
+            // record), but if it did, nothing may be skipped: both come again.
+            let from = held.offset();
+            let _ = consumer.seek(&topic, partition, Offset::Offset(from), Duration::ZERO);
+            paused.pause(&consumer, &topic, partition, from, Instant::now());
+            continue;
+        }
         let (state, repairs) = RetryState::read(&message, level, longest_delay);
         if !repairs.is_empty() {
             eprintln!(
@@ -169,7 +208,17 @@ pub async fn run_level<E: Exercise>(
             );
         }
 
-        if state.due_ms > now_ms() {
+        let remaining = Duration::from_millis((state.due_ms - now_ms()).max(0) as u64);
+        if !remaining.is_zero() && remaining <= RESUME_LEAD {
+            // Its last moments are spent in memory: pause the partition behind it
+            // and process it at the due time, to the millisecond.
+            let mut list = TopicPartitionList::new();
+            list.add_partition(&topic, partition);
+            consumer.pause(&list)?;
+            due_soon.insert(partition, (message, state));
+            continue;
+        }
+        if !remaining.is_zero() {
             let not_yet_due = NotYetDue {
                 message: &message,
                 due_ms: state.due_ms,
@@ -178,57 +227,107 @@ pub async fn run_level<E: Exercise>(
             match E::hold_until_due(not_yet_due).await? {
                 Hold::UntilDue => {
                     stats.holds.fetch_add(1, Ordering::Relaxed);
-                    // +1 ms: due times are whole milliseconds, so resuming a hair
-                    // early would only hold the record again.
-                    let wait = Duration::from_millis((state.due_ms - now_ms()).max(0) as u64 + 1);
-                    paused.insert(partition, offset, Instant::now() + wait);
+                    let wait = Duration::from_millis((state.due_ms - now_ms()).max(0) as u64);
+                    paused.insert(
+                        partition,
+                        offset,
+                        Instant::now() + wait.saturating_sub(RESUME_LEAD),
+                    );
                     continue;
                 }
                 Hold::Waited => {}
             }
         }
-        stats.record_lateness(now_us() - state.due_ms * 1000);
+        process_due::<E>(
+            &worker,
+            level,
+            &message,
+            &state,
+            &mut paused,
+            &mut forward_failures,
+        )
+        .await?;
+    }
+    consumer.unsubscribe();
+    Ok(())
+}
 
-        let attempt = state.attempts_so_far() + 1;
-        match pipeline.gateway.process(message.payload(), attempt).await {
-            Ok(_payment) => {
-                stats.processed.fetch_add(1, Ordering::Relaxed);
-                PipelineStats::count(&stats.done_at_level, level);
-                worker
-                    .report(
-                        &message,
-                        Some(&state),
-                        OutcomeStatus::Processed,
-                        attempt,
-                        None,
-                    )
-                    .await?;
-                consumer.commit_message(&message, CommitMode::Async)?;
-            }
-            Err(error) => {
-                let rewound = AtomicBool::new(false);
-                let failed = Failed {
-                    message: &message,
-                    level,
-                    state: Some(&state),
-                    attempt: Mutex::new((attempt, error)),
-                    first_failure_ms: state.first_failure_ms,
-                    worker: &worker,
-                    rewound: &rewound,
-                };
-                E::handle_failure(failed).await?;
-                if rewound.load(Ordering::Relaxed) {
-                    let failures = forward_failures.entry((partition, offset)).or_insert(0);
-                    *failures += 1;
-                    let resume_at = Instant::now() + redelivery_backoff(*failures);
-                    paused.pause(&consumer, &topic, partition, offset, resume_at);
-                } else {
-                    forward_failures.remove(&(partition, offset));
-                }
+/// How early a level resumes a held partition: the record then waits its last
+/// moments in memory. A resumed partition is fetched when librdkafka's broker
+/// thread next looks, and with every partition of a level paused it may look
+/// only once a second; without the lead, retries came up to a second late.
+pub const RESUME_LEAD: Duration = Duration::from_millis(1200);
+
+fn resume_partition(consumer: &StreamConsumer<ObservedContext>, topic: &str, partition: i32) {
+    let mut list = TopicPartitionList::new();
+    list.add_partition(topic, partition);
+    // Revoked meanwhile: its new owner starts it afresh.
+    let _ = consumer.resume(&list);
+}
+
+/// Retry a record whose time has come: report and commit on success, hand a
+/// failure to [`Exercise::handle_failure`] (and back off its partition if it
+/// was rewound).
+async fn process_due<E: Exercise>(
+    worker: &Worker<'_>,
+    level: u32,
+    message: &BorrowedMessage<'_>,
+    state: &RetryState,
+    paused: &mut PausedPartitions,
+    forward_failures: &mut HashMap<(i32, i64), u32>,
+) -> anyhow::Result<()> {
+    let stats = worker.stats;
+    stats.record_lateness(now_us() - state.due_ms * 1000);
+    let (partition, offset) = (message.partition(), message.offset());
+    let attempt = state.attempts_so_far() + 1;
+    match worker
+        .pipeline
+        .gateway
+        .process(message.payload(), attempt)
+        .await
+    {
+        Ok(_payment) => {
+            stats.processed.fetch_add(1, Ordering::Relaxed);
+            PipelineStats::count(&stats.done_at_level, level);
+            worker
+                .report(
+                    message,
+                    Some(state),
+                    OutcomeStatus::Processed,
+                    attempt,
+                    None,
+                )
+                .await?;
+            worker.consumer.commit_message(message, CommitMode::Async)?;
+        }
+        Err(error) => {
+            let rewound = AtomicBool::new(false);
+            let failed = Failed {
+                message,
+                level,
+                state: Some(state),
+                attempt: Mutex::new((attempt, error)),
+                first_failure_ms: state.first_failure_ms,
+                worker,
+                rewound: &rewound,
+            };
+            E::handle_failure(failed).await?;
+            if rewound.load(Ordering::Relaxed) {
+                let failures = forward_failures.entry((partition, offset)).or_insert(0);
+                *failures += 1;
+                let resume_at = Instant::now() + redelivery_backoff(*failures);
+                paused.pause(
+                    worker.consumer,
+                    message.topic(),
+                    partition,
+                    offset,
+                    resume_at,
+                );
+            } else {
+                forward_failures.remove(&(partition, offset));
             }
         }
     }
-    consumer.unsubscribe();
     Ok(())
 }
 
