@@ -84,6 +84,7 @@ pub fn checklist(
     baseline: &Settled,
     paths: &BTreeMap<String, PaymentPath>,
     live_topic_records: usize,
+    real_kafka: bool,
     exercise_file: &str,
 ) -> String {
     let ratio = healthy_ratio(run, baseline);
@@ -129,13 +130,16 @@ pub fn checklist(
         (
             if ratio <= HEALTHY_RATIO_TARGET {
                 "✅"
-            } else if ratio <= HEALTHY_RATIO_LIMIT {
+            } else if ratio <= HEALTHY_RATIO_LIMIT || !real_kafka {
+                // The embedded mock stalls fetches for hundreds of ms at random,
+                // in failure-free runs too: its latencies are indicative only.
                 "⚠️ "
             } else {
                 "❌"
             },
             format!(
-                "healthy payments keep their velocity: p99 {ratio:.2}x the failure-free run (target ≤ {HEALTHY_RATIO_TARGET})"
+                "healthy payments keep their velocity: p99 {ratio:.2}x the failure-free run (target ≤ {HEALTHY_RATIO_TARGET}){}",
+                if real_kafka { "" } else { "; the embedded broker's latencies are indicative, use a real one to judge" }
             ),
         ),
         (

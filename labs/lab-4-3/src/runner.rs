@@ -260,7 +260,14 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
     println!("{}", measurements(&settled, &baseline));
     println!(
         "{}",
-        checklist(&settled, &baseline, &paths, live, exercise_file)
+        checklist(
+            &settled,
+            &baseline,
+            &paths,
+            live,
+            broker.kind.is_real_kafka(),
+            exercise_file
+        )
     );
     Ok(())
 }
