@@ -18,7 +18,7 @@
 //! Due times come from the writer's clock; across machines, clock skew adds to
 //! (or subtracts from) every delay.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -145,9 +145,10 @@ pub async fn run_level<E: Exercise>(
     };
     let mut paused = PausedPartitions::default();
     let mut forward_failures: HashMap<(i32, i64), u32> = HashMap::new();
-    // Records due within RESUME_LEAD, kept in memory (at most one per partition,
-    // its partition paused behind it) until their due time.
-    let mut due_soon: HashMap<i32, (BorrowedMessage<'_>, RetryState)> = HashMap::new();
+    // Records due within RESUME_LEAD, kept in memory in partition order until
+    // their due time. Only those: a record due later stops its partition (it is
+    // held in Kafka), so this never holds more than about a second of arrivals.
+    let mut due_soon: HashMap<i32, VecDeque<(BorrowedMessage<'_>, RetryState)>> = HashMap::new();
 
     while !stop.load(Ordering::Relaxed) {
         paused.resume_due(&consumer, &topic);
@@ -155,12 +156,10 @@ pub async fn run_level<E: Exercise>(
         let now = now_ms();
         let ready = due_soon
             .iter()
-            .filter(|(_, (_, state))| state.due_ms <= now)
-            .map(|(&partition, _)| partition)
-            .next();
-        if let Some((message, state)) = ready.and_then(|p| due_soon.remove(&p)) {
-            // Fetching goes on after this record: pausing kept its position.
-            resume_partition(&consumer, &topic, message.partition());
+            .find(|(_, queue)| queue.front().is_some_and(|(_, s)| s.due_ms <= now))
+            .map(|(&partition, _)| partition);
+        if let Some((message, state)) = ready.and_then(|p| due_soon.get_mut(&p)?.pop_front()) {
+            let partition = message.partition();
             process_due::<E>(
                 &worker,
                 level,
@@ -170,10 +169,16 @@ pub async fn run_level<E: Exercise>(
                 &mut forward_failures,
             )
             .await?;
+            if paused.will_redeliver(partition, message.offset()) {
+                // Rewound: everything after it comes again from Kafka, and must
+                // not be committed before it.
+                due_soon.remove(&partition);
+            }
             continue;
         }
         let next_in_memory = due_soon
             .values()
+            .filter_map(|queue| queue.front())
             .map(|(_, state)| Duration::from_millis((state.due_ms - now).max(0) as u64))
             .min()
             .unwrap_or(Duration::MAX);
@@ -192,14 +197,6 @@ pub async fn run_level<E: Exercise>(
         if paused.will_redeliver(partition, offset) {
             continue;
         }
-        if let Some((held, _)) = due_soon.remove(&partition) {
-            // Cannot happen (pausing discards what was fetched behind the held
-            // record), but if it did, nothing may be skipped: both come again.
-            let from = held.offset();
-            let _ = consumer.seek(&topic, partition, Offset::Offset(from), Duration::ZERO);
-            paused.pause(&consumer, &topic, partition, from, Instant::now());
-            continue;
-        }
         let (state, repairs) = RetryState::read(&message, level, longest_delay);
         if !repairs.is_empty() {
             eprintln!(
@@ -209,13 +206,15 @@ pub async fn run_level<E: Exercise>(
         }
 
         let remaining = Duration::from_millis((state.due_ms - now_ms()).max(0) as u64);
-        if !remaining.is_zero() && remaining <= RESUME_LEAD {
-            // Its last moments are spent in memory: pause the partition behind it
-            // and process it at the due time, to the millisecond.
-            let mut list = TopicPartitionList::new();
-            list.add_partition(&topic, partition);
-            consumer.pause(&list)?;
-            due_soon.insert(partition, (message, state));
+        let queued = due_soon.get(&partition).is_some_and(|q| !q.is_empty());
+        if remaining <= RESUME_LEAD && (queued || !remaining.is_zero()) {
+            // Due within the lead (or behind one that is): its last moments are
+            // spent in memory, in order, and it starts at its due time to the
+            // millisecond. The partition keeps flowing.
+            due_soon
+                .entry(partition)
+                .or_default()
+                .push_back((message, state));
             continue;
         }
         if !remaining.is_zero() {
@@ -252,18 +251,12 @@ pub async fn run_level<E: Exercise>(
     Ok(())
 }
 
-/// How early a level resumes a held partition: the record then waits its last
-/// moments in memory. A resumed partition is fetched when librdkafka's broker
-/// thread next looks, and with every partition of a level paused it may look
-/// only once a second; without the lead, retries came up to a second late.
+/// How early a level resumes a held partition; records due within this much
+/// wait their last moments in memory. A resumed partition is fetched when
+/// librdkafka's broker thread next looks, and with every partition of a level
+/// paused it may look only once a second; without the lead, retries came up to
+/// a second late.
 pub const RESUME_LEAD: Duration = Duration::from_millis(1200);
-
-fn resume_partition(consumer: &StreamConsumer<ObservedContext>, topic: &str, partition: i32) {
-    let mut list = TopicPartitionList::new();
-    list.add_partition(topic, partition);
-    // Revoked meanwhile: its new owner starts it afresh.
-    let _ = consumer.resume(&list);
-}
 
 /// Retry a record whose time has come: report and commit on success, hand a
 /// failure to [`Exercise::handle_failure`] (and back off its partition if it

@@ -120,6 +120,9 @@ struct ProcessorArgs {
     /// Run only this level (default: every level, in parallel, like the seed's threads).
     #[arg(long)]
     level: Option<u32>,
+    /// Level N consumes in group `<prefix>-N` (seed 000: retry-processor-1, -2, -3).
+    #[arg(long, default_value = crate::pipeline::PROCESSOR_GROUP_PREFIX)]
+    group_prefix: String,
 }
 
 /// `retry-processor`: the seed's `python retry_processor.py` terminal.
@@ -127,7 +130,9 @@ pub async fn processor_main<E: Exercise>() -> anyhow::Result<()> {
     harness::init_tracing();
     let args = ProcessorArgs::parse();
     let broker = harness::broker::resolve(Purpose::Run).await?;
-    let pipeline = Arc::new(args.pipeline.pipeline());
+    let mut pipeline = args.pipeline.pipeline();
+    pipeline.processor_group_prefix = args.group_prefix;
+    let pipeline = Arc::new(pipeline);
     let levels: Vec<u32> = match args.level {
         Some(level) if (1..=pipeline.levels()).contains(&level) => vec![level],
         Some(level) => anyhow::bail!(

@@ -82,7 +82,8 @@ pub struct RunOptions {
 impl RunOptions {
     /// Seed 000 Lab 4.3: 10% permanent and 10% transient failures (plus a few
     /// poison pills, which must go straight to the DLQ), the 5/15/60 s levels,
-    /// and payments arriving at 40% of what the consumer can process.
+    /// and one payment per four gateway calls: a latency then measures velocity,
+    /// with headroom for forwards and a busy machine, not a backlog.
     pub fn seed_lab(seed: u64, count: usize, time_scale: TimeScale) -> RunOptions {
         let gateway =
             harness::gateway::Gateway::new(FailureMix::none()).with_time_scale(time_scale);
@@ -96,7 +97,7 @@ impl RunOptions {
             pace: Some(
                 gateway
                     .call_duration()
-                    .mul_f64(2.5)
+                    .mul_f64(4.0)
                     .max(Duration::from_millis(2)),
             ),
             timeouts: GroupTimeouts::PRODUCTION,

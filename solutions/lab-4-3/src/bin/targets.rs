@@ -1,0 +1,339 @@
+//! `cargo run --release -p lab-4-3-solution --bin targets`: Lab 4.3's four
+//! performance targets, measured on one broker in one run, as ratios against
+//! baselines taken in the same run (never asserted; see the README).
+//!
+//! 1. Healthy velocity: healthy p99 with 30% failures ÷ a failure-free run (≤ 1.2).
+//! 2. Delay lateness: when a retry starts after its due time (p99 ≤ 50 ms, never early).
+//! 3. Throughput at zero processing cost with 30% failures ÷ a raw consume-and-commit
+//!    loop on the same payments (≥ 0.5).
+//! 4. Memory: a `retry-processor --level 3` process holding 100,000 records that
+//!    are not due yet keeps its RSS at most 64 MB (the records wait in Kafka).
+//!
+//! Delivery guarantee: not applicable (it measures; every topic and group is its
+//! own). Limits: the embedded broker's timings are indicative only; set
+//! `KAFKA_BOOTSTRAP_SERVERS` for a real one. The memory step runs the
+//! `retry-processor` binary through `cargo run`, so it needs cargo.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use harness::backoff::BackoffPolicy;
+use harness::gateway::{FailureMix, Gateway};
+use harness::measure::summary::Summary;
+use harness::outcomes::now_ms;
+use harness::payments::PoisonRates;
+use harness::producer::{payment_producer, produce_payments};
+use harness::retry::RetryState;
+use harness::topics::{create_topics, unique_name};
+use harness::workload::Workload;
+use harness::{wait, Broker, Purpose, TimeScale};
+use lab_4_3::pipeline::{GroupTimeouts, Pipeline};
+use lab_4_3::running::{Role, RunningPipeline};
+use lab_4_3::scenario::{healthy_ratio, RetryRun, RunOptions, PARTITIONS};
+use lab_4_3_solution::Solution;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+
+#[derive(Parser)]
+#[command(about = "Measure Lab 4.3's performance targets on one broker")]
+struct Args {
+    /// Payments in the velocity and lateness runs.
+    #[arg(long, default_value_t = 300)]
+    payments: usize,
+    /// Payments in the throughput runs.
+    #[arg(long, default_value_t = 5000)]
+    throughput_payments: usize,
+    /// Records held by the retry level in the memory step.
+    #[arg(long, default_value_t = 100_000)]
+    held_records: usize,
+    /// Skip the memory step (it needs cargo to start `retry-processor`).
+    #[arg(long)]
+    skip_memory: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    harness::init_tracing();
+    let args = Args::parse();
+    let broker = harness::broker::resolve(Purpose::Run).await?;
+    let mut summary = Summary::new(&format!("Lab 4.3 targets on {}", broker.label()));
+
+    // 1 and 2: velocity and lateness.
+    let options = RunOptions {
+        mix: FailureMix::with_failure_rate(0.3),
+        poison: PoisonRates::each(0.0125),
+        ..RunOptions::seed_lab(11, args.payments, TimeScale::new(0.1))
+    };
+    eprintln!(
+        "1/4 velocity: a failure-free run, then 30% failures ({} payments each)",
+        args.payments
+    );
+    let baseline = RetryRun::<Solution>::start(&broker, options.failure_free())
+        .await?
+        .settle(Duration::from_secs(300))
+        .await?;
+    let run = RetryRun::<Solution>::start(&broker, options)
+        .await?
+        .settle(Duration::from_secs(300))
+        .await?;
+    let ratio = healthy_ratio(&run, &baseline);
+    let lateness = run.lateness();
+    summary = summary
+        .row(
+            "healthy p99, 30% failures ÷ failure-free (target ≤ 1.2)",
+            format!(
+                "{ratio:.2} ({} ms vs {} ms; latencies under 50 ms count as 50)",
+                run.healthy_latency().p99_ms,
+                baseline.healthy_latency().p99_ms
+            ),
+        )
+        .row(
+            "retry lateness (target p99 ≤ 50 ms, never early)",
+            lateness.one_line(),
+        );
+
+    // 3: throughput.
+    eprintln!("2/4 throughput: raw consume-and-commit, then the retry consumer at 30% failures");
+    let raw = raw_consume_and_commit(&broker, args.throughput_payments).await?;
+    let pipeline = retry_consumer_throughput(&broker, args.throughput_payments).await?;
+    summary = summary.row(
+        "throughput, 30% failures ÷ raw consume-and-commit (target ≥ 0.5)",
+        format!(
+            "{:.2} ({:.0} vs {:.0} payments/s, {} payments, zero processing cost)",
+            raw.as_secs_f64() / pipeline.as_secs_f64(),
+            args.throughput_payments as f64 / pipeline.as_secs_f64(),
+            args.throughput_payments as f64 / raw.as_secs_f64(),
+            args.throughput_payments
+        ),
+    );
+
+    // 4: memory.
+    if args.skip_memory {
+        summary = summary.row("retry level RSS with records not due", "skipped");
+    } else {
+        eprintln!(
+            "3/4 memory: {} records not due for 60 s, held by retry-processor --level 3",
+            args.held_records
+        );
+        let (idle, held) = level_memory(&broker, args.held_records).await?;
+        summary = summary.row(
+            "retry-processor RSS (target ≤ 64 MB)",
+            format!(
+                "{:.1} MB holding {} records not due (idle before: {:.1} MB)",
+                held as f64 / 1024.0,
+                args.held_records,
+                idle as f64 / 1024.0
+            ),
+        );
+    }
+    eprintln!("4/4 done");
+    println!("{}", summary.render());
+    Ok(())
+}
+
+/// Payments on a fresh topic, all produced before any consumer starts.
+async fn payments_topic(broker: &Broker, count: usize) -> anyhow::Result<(String, Workload)> {
+    let topic = unique_name("lab43-throughput");
+    create_topics(broker, &[(&topic, PARTITIONS)]).await?;
+    let workload = Workload::new(
+        21,
+        count,
+        PoisonRates::NONE,
+        FailureMix::with_failure_rate(0.3),
+    );
+    produce_payments(
+        &payment_producer(broker)?,
+        &topic,
+        &workload.records,
+        None,
+        None,
+    )
+    .await?;
+    Ok((topic, workload))
+}
+
+/// The baseline: consume every payment and commit each, nothing else.
+async fn raw_consume_and_commit(broker: &Broker, count: usize) -> anyhow::Result<Duration> {
+    let (topic, _) = payments_topic(broker, count).await?;
+    let consumer: StreamConsumer = broker
+        .client_config()
+        .set("group.id", unique_name("raw-consume-and-commit"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    consumer.subscribe(&[&topic])?;
+    let mut first: Option<Instant> = None;
+    for _ in 0..count {
+        let message = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
+            .await
+            .context("the raw consumer stalled")??;
+        first.get_or_insert_with(Instant::now);
+        consumer.commit_message(&message, CommitMode::Async)?;
+    }
+    Ok(first.map(|f| f.elapsed()).unwrap_or_default())
+}
+
+/// The retry consumer alone (no levels), free gateway, 30% failures: from its
+/// first record until every payment is processed, sent to retry-1, or dead-lettered.
+async fn retry_consumer_throughput(broker: &Broker, count: usize) -> anyhow::Result<Duration> {
+    let (topic, workload) = payments_topic(broker, count).await?;
+    let gateway = Gateway::new(workload.gateway.mix.clone()).with_processing_time(Duration::ZERO);
+    let mut pipeline = Pipeline::new(&topic, BackoffPolicy::seed_levels(), gateway);
+    pipeline.consumer_group = unique_name("retry-payment-processor");
+    pipeline.timeouts = GroupTimeouts::PRODUCTION;
+    let other_topics: Vec<(String, i32)> =
+        pipeline.topics(PARTITIONS).into_iter().skip(1).collect();
+    let refs: Vec<(&str, i32)> = other_topics.iter().map(|(n, p)| (n.as_str(), *p)).collect();
+    create_topics(broker, &refs).await?;
+    let running = RunningPipeline::<Solution>::start(broker, pipeline, &[Role::Consumer])?;
+    let stats = running.stats.clone();
+    let handled = || {
+        stats.processed.load(Ordering::Relaxed)
+            + stats.dead_lettered.load(Ordering::Relaxed)
+            + stats.sent_to_level[1].load(Ordering::Relaxed)
+    };
+    wait::until(
+        "the retry consumer to handle every payment",
+        Duration::from_secs(300),
+        Duration::from_millis(5),
+        || match handled() as usize {
+            n if n >= count => Ok(()),
+            n => Err(format!("{n} of {count}")),
+        },
+    )
+    .await?;
+    let finished = now_ms();
+    let first = stats.first_record_at_ms.load(Ordering::Relaxed);
+    running.stop().await?;
+    Ok(Duration::from_millis((finished - first).max(0) as u64))
+}
+
+/// RSS (kB) of a `retry-processor --level 3` process, idle and then holding
+/// `count` records due in 60 s.
+async fn level_memory(broker: &Broker, count: usize) -> anyhow::Result<(u64, u64)> {
+    let topic = unique_name("lab43-memory");
+    let pipeline = Pipeline::new(
+        &topic,
+        BackoffPolicy::seed_levels(),
+        Gateway::new(FailureMix::none()),
+    );
+    let retry_3 = pipeline.retry_topic(3);
+    let topics = pipeline.topics(PARTITIONS);
+    let refs: Vec<(&str, i32)> = topics.iter().map(|(n, p)| (n.as_str(), *p)).collect();
+    create_topics(broker, &refs).await?;
+
+    let mut child =
+        tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "run",
+                "--release",
+                "-q",
+                "-p",
+                "lab-4-3-solution",
+                "--bin",
+                "retry-processor",
+                "--",
+                "--topic",
+                &topic,
+                "--level",
+                "3",
+                "--group-prefix",
+                &unique_name("retry-processor"),
+            ])
+            .env("KAFKA_BOOTSTRAP_SERVERS", &broker.bootstrap_servers)
+            .env("LAB_TIME_SCALE", "1")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting retry-processor")?;
+    let pid = child.id().context("retry-processor has no pid")?;
+    // `cargo run` execs the binary, so the pid becomes retry-processor's; wait
+    // until it has settled into its group before sampling its idle RSS.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _ = wait::until(
+        "retry-processor to start",
+        Duration::from_secs(300),
+        Duration::from_millis(200),
+        || match std::fs::read_to_string(format!("/proc/{pid}/cmdline")) {
+            Ok(cmdline) if cmdline.contains("retry-processor") && !cmdline.starts_with("cargo") => {
+                Ok(())
+            }
+            _ => Err("still building".to_string()),
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let idle = rss_kb(pid).unwrap_or(0);
+
+    let producer: FutureProducer = broker
+        .client_config()
+        .set("linger.ms", "20")
+        .set("acks", "all")
+        .create()?;
+    let value = Workload::new(5, 1, PoisonRates::NONE, FailureMix::none()).records[0]
+        .value
+        .clone();
+    let now = now_ms();
+    let state = RetryState {
+        retry_count: 3,
+        original_error: "Payment processing failed: bank_api_down".into(),
+        failed_at_ms: now,
+        due_ms: now + 60_000,
+        first_failure_ms: now,
+        origin: harness::retry::Origin {
+            topic: topic.clone(),
+            partition: 0,
+            offset: 0,
+            timestamp_ms: Some(now),
+        },
+    };
+    let mut pending = Vec::with_capacity(count);
+    for index in 0..count {
+        let key = format!("pay-held-{index}");
+        loop {
+            let record = FutureRecord::to(&retry_3)
+                .key(&key)
+                .payload(&value)
+                .headers(state.headers(&[]))
+                .timestamp(now);
+            match producer.send_result(record) {
+                Ok(delivery) => {
+                    pending.push(delivery);
+                    break;
+                }
+                // The local queue is full: let it drain a little.
+                Err((_, _)) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    }
+    for delivery in pending {
+        delivery
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .context("a held record was not delivered")?;
+    }
+    producer.flush(Duration::from_secs(30))?;
+
+    // Sample for 15 s while the level reads the heads of its partitions, pauses
+    // them, and waits.
+    let mut peak = idle;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(15) {
+        peak = peak.max(rss_kb(pid).unwrap_or(0));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill().await;
+    Ok((idle, peak))
+}
+
+/// VmRSS of a process, in kB.
+fn rss_kb(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
