@@ -37,12 +37,9 @@ pub const PARTITIONS: i32 = 3;
 /// late. The hop is measured from the retry record's timestamp to the next thing
 /// the payment did (its next retry record, its dead letter, or its outcome), so
 /// it includes one gateway call and one produce as well as the wait. Measured on
-/// Apache Kafka 4.1 with librdkafka 2.12, most retries start within 25 ms of
-/// their due time, but a record fetched after a resume sometimes arrives up to
-/// about one second late (librdkafka schedules the resumed partition's next fetch
-/// late; see the README). The tolerance covers that and a loaded 2-core CI
-/// machine; a sleeping tier, thrown out of its group, misses it by seconds.
-pub const HOP_TOLERANCE: Duration = Duration::from_millis(1500);
+/// Apache Kafka 4.1: at most 14 ms. The tolerance leaves room for a loaded 2-core
+/// CI machine; a sleeping tier, thrown out of its group, misses it by seconds.
+pub const HOP_TOLERANCE: Duration = Duration::from_millis(500);
 
 /// The target of the healthy-velocity ratio: healthy p99 latency with 30%
 /// failures ÷ without, measured (in the report and the benches), never asserted.

@@ -11,8 +11,8 @@
 //!
 //! Delivery guarantee: not applicable (it measures; every topic and group is its
 //! own). Limits: the embedded broker's timings are indicative only; set
-//! `KAFKA_BOOTSTRAP_SERVERS` for a real one. The memory step runs the
-//! `retry-processor` binary through `cargo run`, so it needs cargo.
+//! `KAFKA_BOOTSTRAP_SERVERS` for a real one. The memory step builds the
+//! `retry-processor` binary with cargo and measures it as its own process.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -48,9 +48,12 @@ struct Args {
     /// Records held by the retry level in the memory step.
     #[arg(long, default_value_t = 100_000)]
     held_records: usize,
-    /// Skip the memory step (it needs cargo to start `retry-processor`).
+    /// Skip the memory step (it needs cargo to build `retry-processor`).
     #[arg(long)]
     skip_memory: bool,
+    /// Only the memory step.
+    #[arg(long)]
+    only_memory: bool,
 }
 
 #[tokio::main]
@@ -60,6 +63,16 @@ async fn main() -> anyhow::Result<()> {
     let broker = harness::broker::resolve(Purpose::Run).await?;
     let mut summary = Summary::new(&format!("Lab 4.3 targets on {}", broker.label()));
 
+    if args.only_memory {
+        let (idle, held) = level_memory(&broker, args.held_records).await?;
+        println!(
+            "retry-processor RSS: {:.1} MB holding {} records not due (idle before: {:.1} MB)",
+            held as f64 / 1024.0,
+            args.held_records,
+            idle as f64 / 1024.0
+        );
+        return Ok(());
+    }
     // 1 and 2: velocity and lateness.
     let options = RunOptions {
         mix: FailureMix::with_failure_rate(0.3),
@@ -224,46 +237,42 @@ async fn level_memory(broker: &Broker, count: usize) -> anyhow::Result<(u64, u64
     let refs: Vec<(&str, i32)> = topics.iter().map(|(n, p)| (n.as_str(), *p)).collect();
     create_topics(broker, &refs).await?;
 
-    let mut child =
-        tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([
-                "run",
-                "--release",
-                "-q",
-                "-p",
-                "lab-4-3-solution",
-                "--bin",
-                "retry-processor",
-                "--",
-                "--topic",
-                &topic,
-                "--level",
-                "3",
-                "--group-prefix",
-                &unique_name("retry-processor"),
-            ])
-            .env("KAFKA_BOOTSTRAP_SERVERS", &broker.bootstrap_servers)
-            .env("LAB_TIME_SCALE", "1")
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting retry-processor")?;
+    // The real binary, measured as its own process (through `cargo run`, cargo's
+    // own RSS would be measured instead).
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = tokio::process::Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "lab-4-3-solution",
+            "--bin",
+            "retry-processor",
+        ])
+        .status()
+        .await
+        .context("building retry-processor")?;
+    anyhow::ensure!(built.success(), "building retry-processor failed");
+    let binary = std::env::current_exe()?.with_file_name("retry-processor");
+    let mut child = tokio::process::Command::new(&binary)
+        .args([
+            "--topic",
+            &topic,
+            "--level",
+            "3",
+            "--group-prefix",
+            &unique_name("retry-processor"),
+        ])
+        .env("KAFKA_BOOTSTRAP_SERVERS", &broker.bootstrap_servers)
+        .env("LAB_TIME_SCALE", "1")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
     let pid = child.id().context("retry-processor has no pid")?;
-    // `cargo run` execs the binary, so the pid becomes retry-processor's; wait
-    // until it has settled into its group before sampling its idle RSS.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let _ = wait::until(
-        "retry-processor to start",
-        Duration::from_secs(300),
-        Duration::from_millis(200),
-        || match std::fs::read_to_string(format!("/proc/{pid}/cmdline")) {
-            Ok(cmdline) if cmdline.contains("retry-processor") && !cmdline.starts_with("cargo") => {
-                Ok(())
-            }
-            _ => Err("still building".to_string()),
-        },
-    )
-    .await;
+    // A measurement window, not a synchronisation: the idle RSS once it has
+    // connected and joined its group.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let idle = rss_kb(pid).unwrap_or(0);
 
