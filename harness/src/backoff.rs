@@ -132,6 +132,27 @@ impl BackoffPolicy {
         }
     }
 
+    /// The shortest delay `retry` can get: the delay itself, or its lower jitter
+    /// bound. Together with [`BackoffPolicy::longest_delay`] it bounds what a
+    /// retry tier believes of a record's due-time header.
+    pub fn shortest_delay(&self, retry: u32) -> Option<Duration> {
+        if retry == 0 || retry > self.max_retries {
+            return None;
+        }
+        match &self.strategy {
+            BackoffStrategy::ExponentialJitter {
+                initial,
+                multiplier,
+                max,
+                jitter,
+            } => Some(
+                exponential_delay(*initial, *multiplier, *max, retry)
+                    .mul_f64(1.0 - jitter.clamp(0.0, 1.0)),
+            ),
+            _ => self.delay(retry, &mut rand::rng()),
+        }
+    }
+
     /// The same policy with every delay multiplied by `time_scale` (tests and the
     /// default `cargo run` shrink the seed's 5/15/60 s).
     pub fn scaled(&self, time_scale: TimeScale) -> BackoffPolicy {

@@ -15,10 +15,10 @@
 //!
 //! Headers come from other people's code, so reading them never trusts them: a
 //! missing or unparseable header falls back to what the record itself says, and a
-//! due time is believed only up to the longest delay the level allows after the
-//! record was written. A corrupt header can make a retry early by nothing and late
-//! by nothing more than its level's delay; it can never park a record for a year
-//! or crash a tier. [`RetryState::read`] lists what it had to repair.
+//! due time is believed only between the shortest and the longest delay the level
+//! allows after the record was written. A corrupt header can make a retry neither
+//! earlier than its level's shortest delay nor later than its longest; it can
+//! never park a record for a year or crash a tier. [`RetryState::read`] lists what it had to repair.
 
 use std::time::Duration;
 
@@ -191,12 +191,13 @@ impl RetryState {
     }
 
     /// Read the state of a record consumed from retry level `level`, whose delay
-    /// is at most `longest_delay`. Never fails: what is missing or absurd is
-    /// repaired from the record itself, and listed in the second value.
+    /// lies within `delays` (shortest to longest the policy allows there). Never
+    /// fails: what is missing or absurd is repaired from the record itself, and
+    /// listed in the second value.
     pub fn read<M: Message>(
         message: &M,
         level: u32,
-        longest_delay: Duration,
+        delays: std::ops::RangeInclusive<Duration>,
     ) -> (RetryState, Vec<String>) {
         let mut repairs = Vec::new();
         let headers = raw_headers(message).unwrap_or_else(|error| {
@@ -228,7 +229,9 @@ impl RetryState {
             .timestamp()
             .to_millis()
             .unwrap_or_else(crate::outcomes::now_ms);
-        let latest_due = written_at + longest_delay.as_millis() as i64;
+        let millis = |d: &Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let earliest_due = written_at.saturating_add(millis(delays.start()));
+        let latest_due = written_at.saturating_add(millis(delays.end()));
 
         let retry_count = match number(RETRY_COUNT, &mut repairs) {
             Some(n) if n == level as i64 => level,
@@ -241,12 +244,13 @@ impl RetryState {
             None => level,
         };
         let due_ms = match number(RETRY_DUE_MS, &mut repairs) {
-            Some(due) if due <= latest_due => due,
+            Some(due) if (earliest_due..=latest_due).contains(&due) => due,
             Some(due) => {
+                let repaired = due.clamp(earliest_due, latest_due);
                 repairs.push(format!(
-                    "{RETRY_DUE_MS}={due} is beyond the level's longest delay: capped at {latest_due}"
+                    "{RETRY_DUE_MS}={due} is outside the level's delays after the record was written: {repaired} instead"
                 ));
-                latest_due
+                repaired
             }
             None => latest_due,
         };
@@ -255,8 +259,16 @@ impl RetryState {
             .and_then(|p| i32::try_from(p).ok())
             .unwrap_or(message.partition());
         let offset = number(ORIGINAL_OFFSET, &mut repairs).unwrap_or(message.offset());
-        let timestamp_ms =
-            number(ORIGINAL_TIMESTAMP_MS, &mut repairs).or(message.timestamp().to_millis());
+        // An original timestamp after the retry record was written (or before
+        // 1970) is not one; latencies are measured from it.
+        let timestamp_ms = match number(ORIGINAL_TIMESTAMP_MS, &mut repairs) {
+            Some(t) if (0..=written_at).contains(&t) => Some(t),
+            Some(t) => {
+                repairs.push(format!("{ORIGINAL_TIMESTAMP_MS}={t} is not a past time"));
+                Some(written_at)
+            }
+            None => message.timestamp().to_millis(),
+        };
         let state = RetryState {
             retry_count,
             original_error: text(ORIGINAL_ERROR).unwrap_or_default(),
@@ -336,7 +348,8 @@ mod tests {
             original_headers(raw.clone()),
             raw_headers(&original).unwrap()
         );
-        let (read, repairs) = RetryState::read(&retried, 1, Duration::from_secs(5));
+        let (read, repairs) =
+            RetryState::read(&retried, 1, Duration::from_secs(5)..=Duration::from_secs(5));
         assert!(repairs.is_empty(), "{repairs:?}");
         assert_eq!(read, state);
         assert_eq!(read.due_ms, 10_000);
@@ -350,7 +363,11 @@ mod tests {
             hopped_raw.iter().filter(|(k, _)| k == RETRY_COUNT).count(),
             1
         );
-        let (read, _) = RetryState::read(&hopped, 2, Duration::from_secs(15));
+        let (read, _) = RetryState::read(
+            &hopped,
+            2,
+            Duration::from_secs(15)..=Duration::from_secs(15),
+        );
         assert_eq!(read.retry_count, 2);
         assert_eq!(read.first_failure_ms, 5_000);
         assert_eq!(read.due_ms, 26_000);
@@ -371,8 +388,11 @@ mod tests {
                 key: ORIGINAL_OFFSET,
                 value: Some(b"not a number".as_slice()),
             });
-        let (state, repairs) =
-            RetryState::read(&record(absurd, 50_000), 2, Duration::from_secs(15));
+        let (state, repairs) = RetryState::read(
+            &record(absurd, 50_000),
+            2,
+            Duration::from_secs(15)..=Duration::from_secs(15),
+        );
         assert_eq!(state.retry_count, 2, "the topic's level wins");
         assert_eq!(state.due_ms, 65_000, "capped at written + longest delay");
         assert_eq!(state.origin.offset, 17, "falls back to the record's own");
@@ -381,11 +401,30 @@ mod tests {
         let (state, repairs) = RetryState::read(
             &record(OwnedHeaders::new(), 50_000),
             3,
-            Duration::from_secs(60),
+            Duration::from_secs(60)..=Duration::from_secs(60),
         );
         assert_eq!(state.retry_count, 3);
         assert_eq!(state.due_ms, 110_000);
         assert!(repairs.is_empty(), "missing is not absurd: {repairs:?}");
+
+        // Too early, or at the ends of i64: clamped, no overflow anywhere.
+        for due in [
+            b"0".as_slice(),
+            b"-9223372036854775808",
+            b"9223372036854775807",
+        ] {
+            let headers = OwnedHeaders::new().insert(Header {
+                key: RETRY_DUE_MS,
+                value: Some(due),
+            });
+            let (state, repairs) = RetryState::read(
+                &record(headers, 50_000),
+                1,
+                Duration::from_secs(4)..=Duration::from_secs(6),
+            );
+            assert!((54_000..=56_000).contains(&state.due_ms), "{state:?}");
+            assert_eq!(repairs.len(), 1, "{repairs:?}");
+        }
     }
 
     #[test]

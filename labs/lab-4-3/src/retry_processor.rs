@@ -63,7 +63,7 @@ impl NotYetDue<'_> {
 
     /// How long until then.
     pub fn remaining(&self) -> Duration {
-        Duration::from_millis((self.due_ms - now_ms()).max(0) as u64)
+        until(self.due_ms, now_ms())
     }
 
     /// Pause this record's partition: no more fetches from it, and what was
@@ -126,10 +126,11 @@ pub async fn run_level<E: Exercise>(
 ) -> anyhow::Result<()> {
     let topic = pipeline.retry_topic(level);
     let group = pipeline.processor_group(level);
-    let longest_delay = pipeline
-        .policy
-        .longest_delay(level)
-        .with_context(|| format!("the backoff policy has no retry level {level}"))?;
+    let policy = &pipeline.policy;
+    let delays = match (policy.shortest_delay(level), policy.longest_delay(level)) {
+        (Some(shortest), Some(longest)) => shortest..=longest,
+        _ => anyhow::bail!("the backoff policy {policy} has no retry level {level}"),
+    };
     let consumer =
         pipeline.group_consumer(broker, &group, member, rebalances, &LEVEL_CONSUMER_SETTINGS)?;
     consumer.subscribe(&[&topic])?;
@@ -152,12 +153,15 @@ pub async fn run_level<E: Exercise>(
 
     while !stop.load(Ordering::Relaxed) {
         paused.resume_due(&consumer, &topic);
-        // A record kept in memory whose time has come goes first.
+        // A record kept in memory whose time has come goes first. After one, the
+        // loop still polls (with no wait), so a burst of due records never keeps
+        // the level from polling longer than max.poll.interval.ms.
         let now = now_ms();
         let ready = due_soon
             .iter()
             .find(|(_, queue)| queue.front().is_some_and(|(_, s)| s.due_ms <= now))
             .map(|(&partition, _)| partition);
+        let mut processed_one = false;
         if let Some((message, state)) = ready.and_then(|p| due_soon.get_mut(&p)?.pop_front()) {
             let partition = message.partition();
             process_due::<E>(
@@ -174,17 +178,21 @@ pub async fn run_level<E: Exercise>(
                 // not be committed before it.
                 due_soon.remove(&partition);
             }
-            continue;
+            processed_one = true;
         }
         let next_in_memory = due_soon
             .values()
             .filter_map(|queue| queue.front())
-            .map(|(_, state)| Duration::from_millis((state.due_ms - now).max(0) as u64))
+            .map(|(_, state)| until(state.due_ms, now))
             .min()
             .unwrap_or(Duration::MAX);
-        let budget = paused
-            .wait_budget(Duration::from_millis(100))
-            .min(next_in_memory);
+        let budget = if processed_one {
+            Duration::ZERO
+        } else {
+            paused
+                .wait_budget(Duration::from_millis(100))
+                .min(next_in_memory)
+        };
         let message = match tokio::time::timeout(budget, consumer.recv()).await {
             Err(_) => continue,
             Ok(Err(error)) => {
@@ -197,7 +205,7 @@ pub async fn run_level<E: Exercise>(
         if paused.will_redeliver(partition, offset) {
             continue;
         }
-        let (state, repairs) = RetryState::read(&message, level, longest_delay);
+        let (state, repairs) = RetryState::read(&message, level, delays.clone());
         if !repairs.is_empty() {
             eprintln!(
                 "⚠️  [{member}] {topic}/{partition}@{offset}: retry headers repaired: {}",
@@ -205,7 +213,7 @@ pub async fn run_level<E: Exercise>(
             );
         }
 
-        let remaining = Duration::from_millis((state.due_ms - now_ms()).max(0) as u64);
+        let remaining = until(state.due_ms, now_ms());
         let queued = due_soon.get(&partition).is_some_and(|q| !q.is_empty());
         if remaining <= RESUME_LEAD && (queued || !remaining.is_zero()) {
             // Due within the lead (or behind one that is): its last moments are
@@ -226,12 +234,21 @@ pub async fn run_level<E: Exercise>(
             match E::hold_until_due(not_yet_due).await? {
                 Hold::UntilDue => {
                     stats.holds.fetch_add(1, Ordering::Relaxed);
-                    let wait = Duration::from_millis((state.due_ms - now_ms()).max(0) as u64);
+                    let wait = until(state.due_ms, now_ms());
                     paused.insert(
                         partition,
                         offset,
                         Instant::now() + wait.saturating_sub(RESUME_LEAD),
                     );
+                    continue;
+                }
+                Hold::Waited if queued => {
+                    // Waited, but records ahead of it are still in memory: it
+                    // takes its turn behind them, never commits past them.
+                    due_soon
+                        .entry(partition)
+                        .or_default()
+                        .push_back((message, state));
                     continue;
                 }
                 Hold::Waited => {}
@@ -270,7 +287,7 @@ async fn process_due<E: Exercise>(
     forward_failures: &mut HashMap<(i32, i64), u32>,
 ) -> anyhow::Result<()> {
     let stats = worker.stats;
-    stats.record_lateness(now_us() - state.due_ms * 1000);
+    stats.record_lateness(now_us().saturating_sub(state.due_ms.saturating_mul(1000)));
     let (partition, offset) = (message.partition(), message.offset());
     let attempt = state.attempts_so_far() + 1;
     match worker
@@ -322,6 +339,11 @@ async fn process_due<E: Exercise>(
         }
     }
     Ok(())
+}
+
+/// How long from `now_ms` until `due_ms` (zero if it has passed).
+fn until(due_ms: i64, now_ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(due_ms.saturating_sub(now_ms)).unwrap_or(0))
 }
 
 /// Microseconds since the Unix epoch, now (lateness is measured finer than ms).

@@ -50,6 +50,9 @@ pub const HEALTHY_RATIO_TARGET: f64 = 1.2;
 /// as that much: below it the difference is scheduling noise, not velocity.
 pub const HEALTHY_RATIO_LIMIT: f64 = 2.0;
 pub const LATENCY_FLOOR_MS: u64 = 50;
+/// The floor on the embedded mock broker, whose fetches stall for hundreds of ms
+/// at random, failures or not. A blocking retry still costs seconds there.
+pub const EMBEDDED_LATENCY_FLOOR_MS: u64 = 1000;
 
 /// A topic that does not exist when the run starts (an outage), created later
 /// with [`RetryRun::end_outage`].
@@ -241,6 +244,7 @@ impl<E: Exercise> RetryRun<E> {
             forward_failures: stats.forward_failures.load(Ordering::Relaxed),
             unexpected_rebalances,
             timed_out,
+            real_kafka: self.broker.kind.is_real_kafka(),
             pipeline,
             workload: self.workload,
             ledger: self.ledger,
@@ -307,6 +311,8 @@ pub struct Settled {
     pub unexpected_rebalances: Vec<RebalanceEvent>,
     /// Why the run stopped before every payment had an outcome, if it did.
     pub timed_out: Option<String>,
+    /// Was the broker Apache Kafka (not the embedded mock)?
+    pub real_kafka: bool,
 }
 
 /// Percentiles of retry lateness.
@@ -388,9 +394,15 @@ impl Settled {
     }
 }
 
-/// Healthy p99 with failures ÷ without, each floored at [`LATENCY_FLOOR_MS`].
+/// Healthy p99 with failures ÷ without, each floored at [`LATENCY_FLOOR_MS`]
+/// (or [`EMBEDDED_LATENCY_FLOOR_MS`] unless both runs were on real Kafka).
 pub fn healthy_ratio(with_failures: &Settled, without: &Settled) -> f64 {
-    let p99 = |run: &Settled| run.healthy_latency().p99_ms.max(LATENCY_FLOOR_MS) as f64;
+    let floor = if with_failures.real_kafka && without.real_kafka {
+        LATENCY_FLOOR_MS
+    } else {
+        EMBEDDED_LATENCY_FLOOR_MS
+    };
+    let p99 = |run: &Settled| run.healthy_latency().p99_ms.max(floor) as f64;
     p99(with_failures) / p99(without)
 }
 
@@ -459,9 +471,17 @@ impl PaymentPath {
                     .min();
                 Hop {
                     level: retry.level,
-                    delay_ms: policy
-                        .longest_delay(retry.level)
-                        .map_or(0, |d| d.as_millis() as i64),
+                    // The record's own due time says what its delay was (with
+                    // jitter, each record draws its own); without one, the
+                    // level's longest.
+                    delay_ms: retry.due_ms.map_or_else(
+                        || {
+                            policy
+                                .longest_delay(retry.level)
+                                .map_or(0, |d| d.as_millis() as i64)
+                        },
+                        |due| due.saturating_sub(retry.written_at_ms),
+                    ),
                     waited_ms: next.map(|t| t - retry.written_at_ms),
                 }
             })
