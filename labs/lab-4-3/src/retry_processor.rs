@@ -11,10 +11,11 @@
 //! Delivery guarantee: at-least-once, nothing lost: the offset moves only after the
 //! payment is processed or its forward acknowledged. A crash between the ack and
 //! the commit retries the payment once more (a duplicate attempt, never a loss).
-//! Limits: within a partition, records wait in order (head-of-line): with one delay
-//! per level, due times only grow along a partition, so nothing waits longer than
-//! its own delay; with jitter, a short-jittered record can wait for a
-//! long-jittered one ahead of it (late by at most the jitter spread, never early).
+//! Limits: within a partition, records wait in order (head-of-line). With one
+//! delay per level, due times grow along a partition as fast as records are
+//! written, so nobody waits much longer than their own delay; with jitter, or
+//! several forwarders whose writes interleave, a record can wait for a later-due
+//! one ahead of it (late by at most the difference, never early).
 //! Due times come from the writer's clock; across machines, clock skew adds to
 //! (or subtracts from) every delay.
 
