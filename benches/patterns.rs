@@ -28,7 +28,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use harness::backoff::{BackoffPolicy, BackoffStrategy};
 use harness::gateway::FailureMix;
 use harness::measure::latency::LatencySummary;
@@ -165,39 +166,30 @@ fn patterns(c: &mut Criterion) {
         .expect("a broker");
     let percent = |rate: f64| (rate * 100.0).round() as u32;
 
-    let mut drain = c.benchmark_group("drain_100_payments");
-    drain
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(1))
-        .measurement_time(Duration::from_secs(1));
+    // One new run, kept for the latency group and the summary.
+    let new_run = |pattern: Pattern, rate: f64| {
+        let m = runtime
+            .block_on(run_once(&broker, pattern, rate))
+            .expect("a run");
+        measured()
+            .entry((pattern, percent(rate)))
+            .or_default()
+            .push(m);
+        m
+    };
+
+    let mut drain = slow_group(c, "drain_100_payments");
     for rate in FAILURE_RATES {
         for pattern in Pattern::ALL {
             let id = BenchmarkId::new(pattern.name(), format!("{}pct_failures", percent(rate)));
             drain.bench_function(id, |b| {
-                b.iter_custom(|iters| {
-                    (0..iters)
-                        .map(|_| {
-                            let m = runtime
-                                .block_on(run_once(&broker, pattern, rate))
-                                .expect("a run");
-                            measured()
-                                .entry((pattern, percent(rate)))
-                                .or_default()
-                                .push(m);
-                            m.drain
-                        })
-                        .sum()
-                })
+                b.iter_custom(|iters| (0..iters).map(|_| new_run(pattern, rate).drain).sum())
             });
         }
     }
     drain.finish();
 
-    let mut latency = c.benchmark_group("healthy_p99_latency");
-    latency
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(1))
-        .measurement_time(Duration::from_secs(1));
+    let mut latency = slow_group(c, "healthy_p99_latency");
     for rate in FAILURE_RATES {
         for pattern in Pattern::ALL {
             let id = BenchmarkId::new(pattern.name(), format!("{}pct_failures", percent(rate)));
@@ -218,15 +210,7 @@ fn patterns(c: &mut Criterion) {
                             let cached = measured()
                                 .get(&key)
                                 .and_then(|runs| runs.get(used).copied());
-                            cached
-                                .unwrap_or_else(|| {
-                                    let m = runtime
-                                        .block_on(run_once(&broker, pattern, rate))
-                                        .expect("a run");
-                                    measured().entry(key).or_default().push(m);
-                                    m
-                                })
-                                .healthy_p99
+                            cached.unwrap_or_else(|| new_run(pattern, rate)).healthy_p99
                         })
                         .sum()
                 })
@@ -235,6 +219,17 @@ fn patterns(c: &mut Criterion) {
     }
     latency.finish();
     println!("{}", summary());
+}
+
+/// A group whose iterations take seconds: 10 samples of one run each, and a
+/// warm-up of a single run.
+fn slow_group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(1));
+    group
 }
 
 /// Ratios taken in this run: each pattern against itself at 0% failures, and

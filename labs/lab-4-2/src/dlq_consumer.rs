@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use harness::backoff::BackoffPolicy;
 use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::{Gateway, PaymentError};
 use harness::measure::rebalance::{ObservedContext, RebalanceLog};
@@ -283,7 +284,10 @@ pub async fn run<E: Exercise>(
                     list.add_partition(&config.topic, partition);
                     match consumer.pause(&list) {
                         Ok(()) => {
-                            paused.insert(partition, Instant::now() + redelivery_backoff(attempt));
+                            paused.insert(
+                                partition,
+                                Instant::now() + BackoffPolicy::redelivery(attempt),
+                            );
                         }
                         // Revoked meanwhile: its new owner will consume the record again.
                         Err(error) => eprintln!(
@@ -317,12 +321,6 @@ fn resume_due_partitions(
         let _ = consumer.resume(&list);
         false
     });
-}
-
-/// How long to wait before processing a record again after its dead letter was
-/// not acknowledged: 100 ms, doubling, at most 5 s.
-pub fn redelivery_backoff(attempts: u32) -> Duration {
-    Duration::from_millis(100u64 << attempts.saturating_sub(1).min(6)).min(Duration::from_secs(5))
 }
 
 /// A DLQ consumer running as a tokio task, stopped on request (or when dropped).

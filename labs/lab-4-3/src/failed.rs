@@ -151,26 +151,11 @@ impl Failed<'_> {
         if let Some(key) = self.message.key() {
             record = record.key(key);
         }
+        self.forward(record, "the retry").await?;
         let stats = self.worker.stats;
-        match self
-            .worker
-            .producer
-            .send(record, Duration::from_secs(10))
-            .await
-        {
-            Ok(_) => {
-                PipelineStats::count(&stats.sent_to_level, hop.level);
-                PipelineStats::count(&stats.done_at_level, self.level);
-                Ok(())
-            }
-            Err((error, _)) => {
-                stats.forward_failures.fetch_add(1, Ordering::Relaxed);
-                Err(anyhow::anyhow!(
-                    "{} did not acknowledge the retry: {error}",
-                    hop.topic
-                ))
-            }
-        }
+        PipelineStats::count(&stats.sent_to_level, hop.level);
+        PipelineStats::count(&stats.done_at_level, self.level);
+        Ok(())
     }
 
     /// Dead-letter the record (`harness::dead_letter`, pointing at where the
@@ -215,23 +200,35 @@ impl Failed<'_> {
         if let Some(key) = self.message.key() {
             record = record.key(key);
         }
+        self.forward(record, "the dead letter").await?;
         let stats = self.worker.stats;
+        stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        PipelineStats::count(&stats.done_at_level, self.level);
+        Ok(())
+    }
+
+    /// Produce `record` and wait for the broker's ack. `Err` (counted in the
+    /// stats) means the broker may not have it.
+    async fn forward<K, P>(&self, record: FutureRecord<'_, K, P>, what: &str) -> anyhow::Result<()>
+    where
+        K: rdkafka::message::ToBytes + ?Sized + Sync,
+        P: rdkafka::message::ToBytes + ?Sized + Sync,
+    {
+        let topic = record.topic.to_string();
         match self
             .worker
             .producer
             .send(record, Duration::from_secs(10))
             .await
         {
-            Ok(_) => {
-                stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
-                PipelineStats::count(&stats.done_at_level, self.level);
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             Err((error, _)) => {
-                stats.forward_failures.fetch_add(1, Ordering::Relaxed);
+                self.worker
+                    .stats
+                    .forward_failures
+                    .fetch_add(1, Ordering::Relaxed);
                 Err(anyhow::anyhow!(
-                    "DLQ {} did not acknowledge: {error}",
-                    self.worker.pipeline.dlq_topic
+                    "{topic} did not acknowledge {what}: {error}"
                 ))
             }
         }

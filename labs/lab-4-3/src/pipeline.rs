@@ -266,6 +266,9 @@ impl PipelineStats {
 pub struct PausedPartitions {
     /// partition -> (resume at, the offset it was sought back to)
     paused: std::collections::HashMap<i32, (std::time::Instant, i64)>,
+    /// (partition, offset) -> how often that record's forward failed, for the
+    /// growing back-off.
+    forward_failures: std::collections::HashMap<(i32, i64), u32>,
 }
 
 impl PausedPartitions {
@@ -290,6 +293,31 @@ impl PausedPartitions {
             Ok(()) => self.insert(partition, offset, resume_at),
             Err(error) => eprintln!("⚠️  could not pause {topic}/{partition}: {error}"),
         }
+    }
+
+    /// After a failed record was handed to the exercise: if it was rewound (its
+    /// forward was not acknowledged), back off on its partition only, longer
+    /// with each failure, so a retry topic or DLQ that is down is not hammered
+    /// and the other partitions keep flowing. Otherwise its failures are over.
+    pub fn after_failure(
+        &mut self,
+        consumer: &StreamConsumer<ObservedContext>,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        rewound: bool,
+    ) {
+        if !rewound {
+            self.forward_failures.remove(&(partition, offset));
+            return;
+        }
+        let failures = self
+            .forward_failures
+            .entry((partition, offset))
+            .or_insert(0);
+        *failures += 1;
+        let resume_at = std::time::Instant::now() + BackoffPolicy::redelivery(*failures);
+        self.pause(consumer, topic, partition, offset, resume_at);
     }
 
     /// Resume every partition whose time has come.
@@ -334,10 +362,4 @@ impl PausedPartitions {
     pub fn is_empty(&self) -> bool {
         self.paused.is_empty()
     }
-}
-
-/// How long to wait before a record whose forward was not acknowledged is tried
-/// again: 100 ms, doubling, at most 5 s.
-pub fn redelivery_backoff(failures: u32) -> Duration {
-    Duration::from_millis(100u64 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(5))
 }

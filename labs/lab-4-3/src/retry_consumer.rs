@@ -11,10 +11,9 @@
 //! produce round trip; ordering within a partition is given up for retried
 //! payments (seed 000: "retry patterns break strict ordering").
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use harness::measure::rebalance::RebalanceLog;
 use harness::outcomes::{now_ms, OutcomeReporter, OutcomeStatus};
@@ -23,9 +22,7 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::Message;
 
 use crate::failed::{Failed, Worker};
-use crate::pipeline::{
-    forward_producer, redelivery_backoff, PausedPartitions, Pipeline, PipelineStats,
-};
+use crate::pipeline::{forward_producer, PausedPartitions, Pipeline, PipelineStats};
 use crate::Exercise;
 
 /// Run the retry consumer until `stop` is raised.
@@ -60,10 +57,8 @@ pub async fn run<E: Exercise>(
         group: &group,
         member,
     };
-    // Partitions paused after a forward was not acknowledged, and how often each
-    // record has failed to forward (for the growing back-off).
+    // Partitions paused after a forward was not acknowledged.
     let mut paused = PausedPartitions::default();
-    let mut forward_failures: HashMap<(i32, i64), u32> = HashMap::new();
 
     while !stop.load(Ordering::Relaxed) {
         paused.resume_due(&consumer, &pipeline.topic);
@@ -88,7 +83,6 @@ pub async fn run<E: Exercise>(
                     .report(&message, None, OutcomeStatus::Processed, 1, None)
                     .await?;
                 consumer.commit_message(&message, CommitMode::Async)?;
-                forward_failures.retain(|(p, _), _| *p != partition);
             }
             Err(error) => {
                 let rewound = AtomicBool::new(false);
@@ -102,16 +96,13 @@ pub async fn run<E: Exercise>(
                     rewound: &rewound,
                 };
                 E::handle_failure(failed).await?;
-                if rewound.load(Ordering::Relaxed) {
-                    // Back off on this partition only: a retry topic or DLQ that
-                    // is down is not hammered, and other partitions keep flowing.
-                    let failures = forward_failures.entry((partition, offset)).or_insert(0);
-                    *failures += 1;
-                    let resume_at = Instant::now() + redelivery_backoff(*failures);
-                    paused.pause(&consumer, &pipeline.topic, partition, offset, resume_at);
-                } else {
-                    forward_failures.remove(&(partition, offset));
-                }
+                paused.after_failure(
+                    &consumer,
+                    &pipeline.topic,
+                    partition,
+                    offset,
+                    rewound.load(Ordering::Relaxed),
+                );
             }
         }
     }

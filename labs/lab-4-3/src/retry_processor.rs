@@ -34,9 +34,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::failed::{Failed, Worker};
-use crate::pipeline::{
-    forward_producer, redelivery_backoff, PausedPartitions, Pipeline, PipelineStats,
-};
+use crate::pipeline::{forward_producer, PausedPartitions, Pipeline, PipelineStats};
 use crate::Exercise;
 
 /// What [`Exercise::hold_until_due`] did with a record that is not due yet.
@@ -146,7 +144,6 @@ pub async fn run_level<E: Exercise>(
         member,
     };
     let mut paused = PausedPartitions::default();
-    let mut forward_failures: HashMap<(i32, i64), u32> = HashMap::new();
     // Records due within RESUME_LEAD, kept in memory in partition order until
     // their due time. Only those: a record due later stops its partition (it is
     // held in Kafka), so this never holds more than about a second of arrivals.
@@ -165,15 +162,7 @@ pub async fn run_level<E: Exercise>(
         let mut processed_one = false;
         if let Some((message, state)) = ready.and_then(|p| due_soon.get_mut(&p)?.pop_front()) {
             let partition = message.partition();
-            process_due::<E>(
-                &worker,
-                level,
-                &message,
-                &state,
-                &mut paused,
-                &mut forward_failures,
-            )
-            .await?;
+            process_due::<E>(&worker, level, &message, &state, &mut paused).await?;
             if paused.will_redeliver(partition, message.offset()) {
                 // Rewound: everything after it comes again from Kafka, and must
                 // not be committed before it.
@@ -255,15 +244,7 @@ pub async fn run_level<E: Exercise>(
                 Hold::Waited => {}
             }
         }
-        process_due::<E>(
-            &worker,
-            level,
-            &message,
-            &state,
-            &mut paused,
-            &mut forward_failures,
-        )
-        .await?;
+        process_due::<E>(&worker, level, &message, &state, &mut paused).await?;
     }
     consumer.unsubscribe();
     Ok(())
@@ -285,7 +266,6 @@ async fn process_due<E: Exercise>(
     message: &BorrowedMessage<'_>,
     state: &RetryState,
     paused: &mut PausedPartitions,
-    forward_failures: &mut HashMap<(i32, i64), u32>,
 ) -> anyhow::Result<()> {
     let stats = worker.stats;
     stats.record_lateness(now_us().saturating_sub(state.due_ms.saturating_mul(1000)));
@@ -323,20 +303,13 @@ async fn process_due<E: Exercise>(
                 rewound: &rewound,
             };
             E::handle_failure(failed).await?;
-            if rewound.load(Ordering::Relaxed) {
-                let failures = forward_failures.entry((partition, offset)).or_insert(0);
-                *failures += 1;
-                let resume_at = Instant::now() + redelivery_backoff(*failures);
-                paused.pause(
-                    worker.consumer,
-                    message.topic(),
-                    partition,
-                    offset,
-                    resume_at,
-                );
-            } else {
-                forward_failures.remove(&(partition, offset));
-            }
+            paused.after_failure(
+                worker.consumer,
+                message.topic(),
+                partition,
+                offset,
+                rewound.load(Ordering::Relaxed),
+            );
         }
     }
     Ok(())
