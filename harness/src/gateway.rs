@@ -7,6 +7,8 @@
 //! customer really is invalid); poison never even parses.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
@@ -56,6 +58,63 @@ impl PermanentReason {
             PermanentReason::FraudCheckFailed => "fraud_check_failed",
             PermanentReason::CurrencyNotSupported => "currency_not_supported",
         }
+    }
+}
+
+/// A bug in *our own* service, not an answer from the bank: while it is deployed,
+/// every payment it touches fails, on every attempt, and no retry can help. Only a
+/// fix and a replay of the dead letters can (seed 002: "if there is a bug in the
+/// service, it will affect all incoming events").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Defect {
+    /// A new minor-units conversion divides by 100 for every currency, and rejects
+    /// the zero-decimal ones (JPY) as "amount has fractional minor units".
+    ZeroDecimalCurrency,
+}
+
+impl Defect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Defect::ZeroDecimalCurrency => "zero_decimal_currency_bug",
+        }
+    }
+
+    /// Does the bug hit this payment?
+    pub fn affects(self, payment: &Payment) -> bool {
+        match self {
+            Defect::ZeroDecimalCurrency => payment.currency == "JPY",
+        }
+    }
+}
+
+/// Faults an operator (or a test) switches on and off while the service runs.
+/// One set is shared, through an `Arc`, by every clone of a [`Gateway`].
+#[derive(Debug, Default)]
+pub struct FaultSwitches {
+    /// Seed 003's `simulate-transient-error`: every call fails with
+    /// `bank_api_down` while it is on.
+    simulate_transient_error: AtomicBool,
+    /// The deployed bug of Lab 4.4 ([`Defect::ZeroDecimalCurrency`]).
+    zero_decimal_bug: AtomicBool,
+}
+
+impl FaultSwitches {
+    pub fn simulate_transient_error(&self) -> bool {
+        self.simulate_transient_error.load(Ordering::Relaxed)
+    }
+
+    pub fn set_simulate_transient_error(&self, enabled: bool) {
+        self.simulate_transient_error
+            .store(enabled, Ordering::Relaxed);
+    }
+
+    pub fn zero_decimal_bug(&self) -> bool {
+        self.zero_decimal_bug.load(Ordering::Relaxed)
+    }
+
+    pub fn set_zero_decimal_bug(&self, deployed: bool) {
+        self.zero_decimal_bug.store(deployed, Ordering::Relaxed);
     }
 }
 
@@ -109,6 +168,10 @@ pub enum PaymentError {
     /// parser's detail is in [`PaymentError::detail`].
     #[error("Payment rejected as a poison pill: {}", .0.kind.as_str())]
     Poison(#[from] PoisonError),
+    /// A bug in the service itself ([`FaultSwitches`]): not retryable, because
+    /// retrying the same code gives the same answer.
+    #[error("Payment rejected by a defect in the service: {}", .0.as_str())]
+    Defect(Defect),
 }
 
 impl PaymentError {
@@ -124,6 +187,7 @@ impl PaymentError {
             PaymentError::Transient(reason) => reason.as_str(),
             PaymentError::Permanent(reason) => reason.as_str(),
             PaymentError::Poison(poison) => poison.kind.as_str(),
+            PaymentError::Defect(defect) => defect.as_str(),
         }
     }
 
@@ -135,12 +199,13 @@ impl PaymentError {
         }
     }
 
-    /// The failure's type: `transient`, `permanent` or `poison`.
+    /// The failure's type: `transient`, `permanent`, `poison` or `defect`.
     pub fn error_type(&self) -> &'static str {
         match self {
             PaymentError::Transient(_) => "transient",
             PaymentError::Permanent(_) => "permanent",
             PaymentError::Poison(_) => "poison",
+            PaymentError::Defect(_) => "defect",
         }
     }
 }
@@ -239,6 +304,8 @@ pub struct Gateway {
     /// Real-world time one call takes (seed 000: 100 ms), before scaling.
     pub processing_time: Duration,
     pub time_scale: TimeScale,
+    /// Shared by every clone: flip a switch and every worker sees it.
+    pub switches: Arc<FaultSwitches>,
 }
 
 impl Gateway {
@@ -247,6 +314,7 @@ impl Gateway {
             mix,
             processing_time: Duration::from_millis(100),
             time_scale: TimeScale::REAL,
+            switches: Arc::default(),
         }
     }
 
@@ -285,6 +353,14 @@ impl Gateway {
 
     /// The verdict for attempt number `attempt` (1-based) at a parsed payment.
     pub fn verdict(&self, payment: &Payment, attempt: u32) -> Result<(), PaymentError> {
+        // Our own bug fails before we even call the bank; a simulated outage is the
+        // bank failing. Neither changes the payment's class (its ground truth).
+        if self.switches.zero_decimal_bug() && Defect::ZeroDecimalCurrency.affects(payment) {
+            return Err(PaymentError::Defect(Defect::ZeroDecimalCurrency));
+        }
+        if self.switches.simulate_transient_error() {
+            return Err(PaymentError::Transient(TransientReason::BankApiDown));
+        }
         match self.class_of(&payment.payment_id) {
             PaymentClass::Transient { reason, failures } if attempt <= failures => {
                 Err(PaymentError::Transient(reason))

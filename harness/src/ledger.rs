@@ -133,7 +133,7 @@ impl Ledger {
             let final_fate = if has(OutcomeStatus::Processed) {
                 accounting.processed += 1;
                 ExpectedFate::Processed
-            } else if has(OutcomeStatus::DeadLettered) {
+            } else if has(OutcomeStatus::DeadLettered) || has(OutcomeStatus::Parked) {
                 accounting.dead_lettered += 1;
                 ExpectedFate::Unprocessable
             } else {

@@ -39,6 +39,7 @@ pub mod measure;
 pub mod outcomes;
 pub mod payments;
 pub mod producer;
+pub mod replay;
 pub mod retry;
 pub mod time_scale;
 pub mod topics;

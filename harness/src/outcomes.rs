@@ -31,6 +31,10 @@ pub enum OutcomeStatus {
     /// The consumer gave up and committed past it: nobody will ever see it again.
     /// This is how Lab 4.1's anti-pattern loses payments.
     Skipped,
+    /// A *replayed* payment failed again and was set aside on the parking topic
+    /// for a human (Lab 4.4), instead of going round the DLQ and replay loop
+    /// forever. Not processed, not lost.
+    Parked,
 }
 
 /// One outcome record, as JSON on `<topic>-outcomes`, keyed by payment id.

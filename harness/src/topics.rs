@@ -33,6 +33,16 @@ pub fn unique_name(prefix: &str) -> String {
 /// Create `topics` (name, partitions) if they do not exist, and wait until the
 /// broker reports every one with its partitions in metadata.
 pub async fn create_topics(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::Result<()> {
+    create_topics_with_config(broker, topics, &[]).await
+}
+
+/// [`create_topics`], with topic-level `config` (e.g. `cleanup.policy=compact`)
+/// on every new topic. The embedded mock cluster ignores topic configs.
+pub async fn create_topics_with_config(
+    broker: &Broker,
+    topics: &[(&str, i32)],
+    config: &[(&str, &str)],
+) -> anyhow::Result<()> {
     if let Some(embedded) = broker.embedded() {
         for (name, partitions) in topics {
             embedded.create_topic(name, *partitions).map_err(|error| {
@@ -47,7 +57,12 @@ pub async fn create_topics(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::R
         .context("creating the admin client")?;
     let new_topics: Vec<NewTopic> = topics
         .iter()
-        .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
+        .map(|(name, partitions)| {
+            config.iter().fold(
+                NewTopic::new(name, *partitions, TopicReplication::Fixed(1)),
+                |topic, (key, value)| topic.set(key, value),
+            )
+        })
         .collect();
     let options = AdminOptions::new()
         .operation_timeout(Some(Duration::from_secs(10)))

@@ -47,6 +47,7 @@ impl Worker<'_> {
         if let Some(produced_at) = state.and_then(|s| s.origin.timestamp_ms) {
             outcome.produced_at_ms = produced_at;
         }
+        self.pipeline.observe(|o| o.outcome(&outcome));
         self.reporter.report(&outcome).await
     }
 }
@@ -152,16 +153,28 @@ impl Failed<'_> {
             record = record.key(key);
         }
         self.forward(record, "the retry").await?;
+        self.worker.pipeline.observe(|o| o.retried(hop.level));
         let stats = self.worker.stats;
         PipelineStats::count(&stats.sent_to_level, hop.level);
         PipelineStats::count(&stats.done_at_level, self.level);
         Ok(())
     }
 
+    /// The parking topic, when this record is a replay (it carries
+    /// `harness::replay::REPLAY_ID`) and the pipeline parks failed replays (Lab
+    /// 4.4). A replay that fails again must not go back into the DLQ: the next
+    /// replay would pick it up, and round it would go.
+    fn parking_topic(&self) -> Option<&str> {
+        let parking = self.worker.pipeline.parking_topic.as_deref()?;
+        harness::replay::is_replay(self.message).then_some(parking)
+    }
+
     /// Dead-letter the record (`harness::dead_letter`, pointing at where the
     /// payment first was) and wait for the DLQ's ack. Its headers add
     /// `final-failure: true` for [`DlqReason::RetriesExhausted`] and the attempt
-    /// count. `Err` means the DLQ may not have it: do not commit.
+    /// count. A replay that failed again goes to the parking topic instead, in
+    /// the same format (see [`Pipeline::parking_topic`]). `Err` means the topic
+    /// may not have it: do not commit.
     pub async fn send_to_dlq(&self, reason: DlqReason) -> anyhow::Result<()> {
         let attempts = self.attempts();
         let mut dead = DeadLetter::from_message(
@@ -194,15 +207,18 @@ impl Failed<'_> {
                 key: FAILED_ATTEMPTS,
                 value: Some(attempts_text.as_str()),
             });
-        let mut record = FutureRecord::to(&self.worker.pipeline.dlq_topic)
-            .payload(&value)
-            .headers(headers);
+        let parking = self.parking_topic();
+        let topic = parking.unwrap_or(&self.worker.pipeline.dlq_topic);
+        let mut record = FutureRecord::to(topic).payload(&value).headers(headers);
         if let Some(key) = self.message.key() {
             record = record.key(key);
         }
         self.forward(record, "the dead letter").await?;
         let stats = self.worker.stats;
-        stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        match parking {
+            Some(_) => stats.parked.fetch_add(1, Ordering::Relaxed),
+            None => stats.dead_lettered.fetch_add(1, Ordering::Relaxed),
+        };
         PipelineStats::count(&stats.done_at_level, self.level);
         Ok(())
     }
@@ -234,13 +250,18 @@ impl Failed<'_> {
         }
     }
 
-    /// Tell the graders (the outcomes topic) this payment was dead-lettered.
+    /// Tell the graders (the outcomes topic) this payment was dead-lettered (or,
+    /// for a replay, parked).
     pub async fn report_dead_lettered(&self) -> anyhow::Result<()> {
+        let status = match self.parking_topic() {
+            Some(_) => OutcomeStatus::Parked,
+            None => OutcomeStatus::DeadLettered,
+        };
         self.worker
             .report(
                 self.message,
                 self.state,
-                OutcomeStatus::DeadLettered,
+                status,
                 self.attempts(),
                 Some(self.error().to_string()),
             )

@@ -3,15 +3,15 @@
 //! the counters they keep.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use harness::backoff::BackoffPolicy;
 use harness::dead_letter::dlq_topic;
-use harness::gateway::Gateway;
+use harness::gateway::{Gateway, PaymentError};
 use harness::measure::rebalance::{ObservedContext, RebalanceLog};
-use harness::outcomes::outcomes_topic;
+use harness::outcomes::{outcomes_topic, Outcome};
 use harness::retry::retry_topic;
 use harness::Broker;
 use rdkafka::consumer::StreamConsumer;
@@ -72,6 +72,24 @@ pub struct Pipeline {
     /// Level `N` consumes in group `<prefix>-N`.
     pub processor_group_prefix: String,
     pub timeouts: GroupTimeouts,
+    /// Where a *replayed* payment goes when it fails for good (Lab 4.4), instead
+    /// of back into the DLQ that the next replay reads. `None`: replays are
+    /// dead-lettered like anything else (Lab 4.3 never replays).
+    pub parking_topic: Option<String>,
+    /// Told about every failure, retry and outcome as it happens (Lab 4.4's
+    /// metrics). `None`: nobody is listening.
+    pub observer: Option<Arc<dyn PipelineObserver>>,
+}
+
+/// Watches the pipeline work, without a say in it: every method is called on the
+/// worker's task, so it must be quick and must not block (count, don't do I/O).
+pub trait PipelineObserver: Send + Sync + std::fmt::Debug {
+    /// An attempt at `level` (0: the live topic) failed with `error`.
+    fn failure(&self, _level: u32, _error: &PaymentError) {}
+    /// A payment was sent on to retry `level`, and the broker acknowledged it.
+    fn retried(&self, _level: u32) {}
+    /// A payment's outcome was decided (processed, dead-lettered or parked).
+    fn outcome(&self, _outcome: &Outcome) {}
 }
 
 impl Pipeline {
@@ -85,6 +103,15 @@ impl Pipeline {
             consumer_group: CONSUMER_GROUP.to_string(),
             processor_group_prefix: PROCESSOR_GROUP_PREFIX.to_string(),
             timeouts: GroupTimeouts::PRODUCTION,
+            parking_topic: None,
+            observer: None,
+        }
+    }
+
+    /// Tell the observer, if there is one.
+    pub(crate) fn observe(&self, event: impl FnOnce(&dyn PipelineObserver)) {
+        if let Some(observer) = &self.observer {
+            event(observer.as_ref());
         }
     }
 
@@ -110,6 +137,9 @@ impl Pipeline {
         let mut topics = vec![(self.topic.clone(), partitions)];
         topics.extend((1..=self.levels()).map(|level| (self.retry_topic(level), partitions)));
         topics.push((self.dlq_topic.clone(), partitions));
+        if let Some(parking) = &self.parking_topic {
+            topics.push((parking.clone(), partitions));
+        }
         topics.push((self.outcomes_topic(), 1));
         topics
     }
@@ -172,6 +202,8 @@ pub fn forward_producer(broker: &Broker) -> anyhow::Result<FutureProducer> {
 pub struct PipelineStats {
     pub processed: AtomicU64,
     pub dead_lettered: AtomicU64,
+    /// Replayed payments that failed again and went to the parking topic.
+    pub parked: AtomicU64,
     /// Records forwarded into each retry level (index = level; 0 unused).
     pub sent_to_level: Vec<AtomicU64>,
     /// Records a level finished with: processed, or forwarded on (index = level).
@@ -193,6 +225,7 @@ impl PipelineStats {
         PipelineStats {
             processed: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
+            parked: AtomicU64::new(0),
             sent_to_level: counters(),
             done_at_level: counters(),
             forward_failures: AtomicU64::new(0),

@@ -85,6 +85,7 @@ pub async fn run<E: Exercise>(
                 consumer.commit_message(&message, CommitMode::Async)?;
             }
             Err(error) => {
+                pipeline.observe(|o| o.failure(0, &error));
                 let rewound = AtomicBool::new(false);
                 let failed = Failed {
                     message: &message,

@@ -292,6 +292,7 @@ async fn process_due<E: Exercise>(
             worker.consumer.commit_message(message, CommitMode::Async)?;
         }
         Err(error) => {
+            worker.pipeline.observe(|o| o.failure(level, &error));
             let rewound = AtomicBool::new(false);
             let failed = Failed {
                 message,

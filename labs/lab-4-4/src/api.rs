@@ -1,0 +1,504 @@
+//! The HTTP admin API (axum).
+//!
+//! Seed-compatible endpoints (seeds 001 and 003, adapted to payments):
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/health` | UP, DEGRADED (an alert threshold crossed) or DOWN (503) |
+//! | GET | `/api/dlq/info` | DLQ configuration and consumer stats (seed 001) |
+//! | GET | `/api/dlq/messages` | dead letters, paged and filtered (seed 001) |
+//! | GET | `/api/v1/dlt/count` | records in the DLQ (seed 003) |
+//! | GET | `/api/v1/stats` | processing statistics (seed 003) |
+//! | POST | `/api/payments` | create a payment (seed 001's create-order, 003's POST orders) |
+//! | POST | `/api/v1/config/simulate-transient-error?enabled=` | seed 003's switch 🔒 |
+//!
+//! Ours: `POST /api/v1/config/zero-decimal-bug?enabled=` (deploy or fix Lab 4.4's
+//! bug) 🔒, `GET /api/v1/dlq/stats`, `POST /api/v1/dlq/replay` 🔒,
+//! `POST /api/v1/dlq/purge` 🔒, `GET /metrics` (Prometheus text).
+//!
+//! 🔒 = `Authorization: Bearer <ADMIN_TOKEN>`. Without a configured token those
+//! endpoints refuse everyone (403): an unprotected purge is a data-loss button.
+//! Every bad parameter is a 4xx with a JSON `{"success": false, "error": ...}`;
+//! a broker that fails is a 503.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use harness::outcomes::now_ms;
+use harness::payments::{format_rfc3339_ms, Payment};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::FutureRecord;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+use thiserror::Error;
+
+use crate::dlq::{self, DlqSnapshot, Filter, Page};
+use crate::metrics::alerts;
+use crate::purge::{run_purge, PurgeFailure, PurgeRequest};
+use crate::replay::{run_replay, ReplayFailure, ReplayRequest};
+use crate::service::AppState;
+use crate::Exercise;
+
+type AppResult = Result<Response, ApiError>;
+
+/// Every route.
+pub fn router<E: Exercise>(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/api/dlq/info", get(dlq_info))
+        .route("/api/dlq/messages", get(dlq_messages))
+        .route("/api/v1/dlt/count", get(dlt_count))
+        .route("/api/v1/stats", get(stats))
+        .route("/api/v1/dlq/stats", get(dlq_stats))
+        .route("/api/payments", post(create_payment))
+        .route(
+            "/api/v1/config/simulate-transient-error",
+            post(simulate_transient_error),
+        )
+        .route("/api/v1/config/zero-decimal-bug", post(zero_decimal_bug))
+        .route("/api/v1/dlq/replay", post(replay::<E>))
+        .route("/api/v1/dlq/purge", post(purge::<E>))
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state)
+}
+
+/// Why a request failed, and its status.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or wrong admin token: send `Authorization: Bearer <ADMIN_TOKEN>`")]
+    Unauthorized,
+    #[error(
+        "this endpoint is disabled: the service has no admin token configured (set ADMIN_TOKEN)"
+    )]
+    NoTokenConfigured,
+    #[error("no such endpoint")]
+    NotFound,
+    #[error("Kafka is not answering: {0}")]
+    Unavailable(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NoTokenConfigured => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let mut response = (
+            status,
+            Json(json!({"success": false, "error": self.to_string()})),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
+        }
+        response
+    }
+}
+
+fn unavailable(error: anyhow::Error) -> ApiError {
+    ApiError::Unavailable(format!("{error:#}"))
+}
+
+/// Query and JSON rejections become 400s with axum's explanation, as JSON.
+fn bad_query(rejection: QueryRejection) -> ApiError {
+    ApiError::BadRequest(rejection.body_text())
+}
+
+fn bad_json(rejection: JsonRejection) -> ApiError {
+    ApiError::BadRequest(rejection.body_text())
+}
+
+/// Proof that the request carried the admin token. Put it first in a handler's
+/// arguments and the handler cannot run without it.
+pub struct Admin;
+
+impl FromRequestParts<Arc<AppState>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(expected) = state
+            .config
+            .admin_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+        else {
+            return Err(ApiError::NoTokenConfigured);
+        };
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Constant time: a comparison that stops at the first wrong byte tells
+        // an attacker, one timing at a time, how much of the token is right.
+        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let running = state.pipeline_running.load(Ordering::Relaxed);
+    let alerts = alerts(&state.metrics, &state.thresholds);
+    let status = match (running, alerts.is_empty()) {
+        (false, _) => "DOWN",
+        (true, false) => "DEGRADED",
+        (true, true) => "UP",
+    };
+    // DEGRADED stays 200: the service works, and a load balancer pulling it
+    // would not make the DLQ any smaller. DOWN is 503.
+    let code = if running {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": status,
+        "pipeline": {"running": running},
+        "alerts": alerts,
+        "thresholds": state.thresholds,
+        "uptimeSeconds": (now_ms() - state.started_at_ms) / 1000,
+    });
+    (code, Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> AppResult {
+    let text = state.metrics.render().map_err(unavailable)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+fn messages_in_retry(state: &AppState) -> Vec<Value> {
+    let pipeline = &state.topology.pipeline;
+    (1..=pipeline.levels())
+        .map(|level| {
+            json!({
+                "level": level,
+                "topic": pipeline.retry_topic(level),
+                "waiting": state.stats.waiting_at(level),
+            })
+        })
+        .collect()
+}
+
+/// Seed 001's `GET /api/dlq/info`, same field names.
+async fn dlq_info(State(state): State<Arc<AppState>>) -> Response {
+    let details = messages_in_retry(&state);
+    let in_retry: u64 = details.iter().filter_map(|d| d["waiting"].as_u64()).sum();
+    Json(json!({
+        "success": true,
+        "dlqConfig": {
+            "dlqTopic": state.topology.pipeline.dlq_topic,
+            "maxRetries": state.config.max_retries,
+            "initialBackoffMs": state.config.retry_backoff_ms,
+            "maxBackoffMs": state.config.max_backoff_ms,
+            "parkingTopic": state.topology.parking_topic(),
+            "replayJournalTopic": state.journal.topic,
+        },
+        "consumerStats": {
+            "isRunning": state.pipeline_running.load(Ordering::Relaxed),
+            "messagesInRetry": in_retry,
+            "retryTrackerDetails": details,
+        },
+    }))
+    .into_response()
+}
+
+/// Query parameters of the listings: a filter and a page, spelled out (serde's
+/// `flatten` loses number types in query strings).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ListingQuery {
+    reason: Option<String>,
+    original_partition: Option<i32>,
+    from_offset: Option<i64>,
+    to_offset: Option<i64>,
+    since: Option<String>,
+    until: Option<String>,
+    payment_id: Option<String>,
+    page: Option<usize>,
+    page_size: Option<usize>,
+}
+
+impl ListingQuery {
+    fn filter(&self) -> Filter {
+        Filter {
+            reason: self.reason.clone(),
+            original_partition: self.original_partition,
+            from_offset: self.from_offset,
+            to_offset: self.to_offset,
+            since: self.since.clone(),
+            until: self.until.clone(),
+            payment_id: self.payment_id.clone(),
+        }
+    }
+
+    fn page(&self) -> Page {
+        let default = Page::default();
+        Page {
+            page: self.page.unwrap_or(default.page),
+            page_size: self.page_size.unwrap_or(default.page_size),
+        }
+    }
+}
+
+/// Seed 001's `GET /api/dlq/messages`, paged and filtered.
+async fn dlq_messages(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<ListingQuery>, QueryRejection>,
+) -> AppResult {
+    let Query(query) = query.map_err(bad_query)?;
+    let filter = query
+        .filter()
+        .compile()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let snapshot = DlqSnapshot::read(&state.broker, &state.topology.pipeline.dlq_topic)
+        .await
+        .map_err(unavailable)?;
+    let replayed = state.journal.load().await.map_err(unavailable)?;
+    let listing = dlq::list(&snapshot, &filter, query.page(), &replayed.coordinates())
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(listing).into_response())
+}
+
+/// `GET /api/v1/dlq/stats`: the `dlq stats` command over HTTP.
+async fn dlq_stats(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<ListingQuery>, QueryRejection>,
+) -> AppResult {
+    let Query(query) = query.map_err(bad_query)?;
+    if query.page.is_some() || query.page_size.is_some() {
+        return Err(ApiError::BadRequest(
+            "stats are not paged: drop page and page_size".into(),
+        ));
+    }
+    let filter = query
+        .filter()
+        .compile()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let snapshot = DlqSnapshot::read(&state.broker, &state.topology.pipeline.dlq_topic)
+        .await
+        .map_err(unavailable)?;
+    let replayed = state.journal.load().await.map_err(unavailable)?;
+    Ok(Json(dlq::stats(&snapshot, &filter, &replayed.coordinates())).into_response())
+}
+
+/// Seed 003's `GET /api/v1/dlt/count`: records in the DLQ right now (purged
+/// ones no longer count).
+async fn dlt_count(State(state): State<Arc<AppState>>) -> AppResult {
+    let topic = &state.topology.pipeline.dlq_topic;
+    let marks = dlq::watermarks(&state.broker, topic)
+        .await
+        .map_err(unavailable)?;
+    let count: i64 = marks.values().map(|(low, high)| high - low).sum();
+    Ok(Json(json!({"dltTopic": topic, "count": count})).into_response())
+}
+
+/// Seed 003's `GET /api/v1/stats`: what this service did since it started.
+async fn stats(State(state): State<Arc<AppState>>) -> Response {
+    let m = &state.metrics;
+    let (dlq_rate, decided) = m.refresh_dlq_rate();
+    let failures = m.failures_by_reason();
+    let retries: Vec<Value> = (1..=state.topology.pipeline.levels())
+        .map(|level| {
+            json!({
+                "level": level,
+                "sent": m.retries.with_label_values(&[&level.to_string()]).get(),
+            })
+        })
+        .collect();
+    Json(json!({
+        "processed": m.processed.get(),
+        "deadLettered": m.dead_lettered.get(),
+        "parked": m.parked.get(),
+        "failedAttemptsByReason": failures,
+        "retriesByLevel": retries,
+        "messagesInRetry": messages_in_retry(&state),
+        "dlqRate": {"value": dlq_rate, "window": "5m", "decided": decided},
+        "consumerLag": m.lag_total.get(),
+        "simulateTransientError": state.switches.simulate_transient_error(),
+        "zeroDecimalBug": state.switches.zero_decimal_bug(),
+        "since": format_rfc3339_ms(state.started_at_ms),
+    }))
+    .into_response()
+}
+
+/// The body of `POST /api/payments`: a payment, with defaults for what a quick
+/// `curl` leaves out.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPayment {
+    payment_id: Option<String>,
+    customer_id: Option<String>,
+    amount: f64,
+    currency: Option<String>,
+    merchant: Option<String>,
+}
+
+async fn create_payment(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<NewPayment>, JsonRejection>,
+) -> AppResult {
+    let Json(new) = body.map_err(bad_json)?;
+    if !new.amount.is_finite() {
+        return Err(ApiError::BadRequest(
+            "amount must be a finite number".into(),
+        ));
+    }
+    let payment_id = new
+        .payment_id
+        .unwrap_or_else(|| format!("pay-api-{}-{:04x}", now_ms(), rand::random::<u16>()));
+    if payment_id.is_empty() || payment_id.len() > 200 {
+        return Err(ApiError::BadRequest(
+            "payment_id must be 1 to 200 characters".into(),
+        ));
+    }
+    let payment = Payment {
+        payment_id: payment_id.clone(),
+        customer_id: new.customer_id.unwrap_or_else(|| "cust-api".into()),
+        amount: new.amount,
+        currency: new.currency.unwrap_or_else(|| "USD".into()),
+        merchant: new.merchant.unwrap_or_else(|| "API".into()),
+        created_at: format_rfc3339_ms(now_ms()),
+    };
+    let value = serde_json::to_vec(&payment).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let headers = OwnedHeaders::new().insert(Header {
+        key: "payment-id",
+        value: Some(payment_id.as_bytes()),
+    });
+    let rdkafka::producer::future_producer::Delivery {
+        partition, offset, ..
+    } = state
+        .payments
+        .send(
+            FutureRecord::to(&state.topology.pipeline.topic)
+                .key(&payment_id)
+                .payload(&value)
+                .headers(headers),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(error, _)| ApiError::Unavailable(error.to_string()))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "success": true,
+            "paymentId": payment_id,
+            "topic": state.topology.pipeline.topic,
+            "partition": partition,
+            "offset": offset,
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Switch {
+    enabled: bool,
+}
+
+async fn simulate_transient_error(
+    _admin: Admin,
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<Switch>, QueryRejection>,
+) -> AppResult {
+    let Query(switch) = query.map_err(bad_query)?;
+    state.switches.set_simulate_transient_error(switch.enabled);
+    Ok(Json(json!({"success": true, "simulateTransientError": switch.enabled})).into_response())
+}
+
+async fn zero_decimal_bug(
+    _admin: Admin,
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<Switch>, QueryRejection>,
+) -> AppResult {
+    let Query(switch) = query.map_err(bad_query)?;
+    state.switches.set_zero_decimal_bug(switch.enabled);
+    Ok(Json(json!({"success": true, "zeroDecimalBug": switch.enabled})).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct DryRun {
+    dry_run: bool,
+}
+
+/// `POST /api/v1/dlq/replay[?dry_run=true]`, body: a filter (`{}` = everything).
+async fn replay<E: Exercise>(
+    _admin: Admin,
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<DryRun>, QueryRejection>,
+    body: Result<Json<Filter>, JsonRejection>,
+) -> AppResult {
+    let Query(DryRun { dry_run }) = query.map_err(bad_query)?;
+    let Json(filter) = body.map_err(bad_json)?;
+    let _one_at_a_time = state.operations.lock().await;
+    let summary = run_replay::<E>(
+        &state.broker,
+        &state.topology,
+        &state.forward,
+        &ReplayRequest { filter, dry_run },
+    )
+    .await
+    .map_err(|failure| match failure {
+        ReplayFailure::BadFilter(error) => ApiError::BadRequest(error.to_string()),
+        ReplayFailure::Kafka(error) => unavailable(error),
+    })?;
+    Ok(Json(summary).into_response())
+}
+
+/// `POST /api/v1/dlq/purge[?dry_run=true]`, body: `{"mode": "replayed"}` or
+/// `{"mode": "before", "partition": 0, "offset": 42}`.
+async fn purge<E: Exercise>(
+    _admin: Admin,
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<DryRun>, QueryRejection>,
+    body: Result<Json<PurgeRequest>, JsonRejection>,
+) -> AppResult {
+    let Query(DryRun { dry_run }) = query.map_err(bad_query)?;
+    let Json(request) = body.map_err(bad_json)?;
+    let _one_at_a_time = state.operations.lock().await;
+    let summary = run_purge::<E>(
+        &state.broker,
+        &state.topology.pipeline.dlq_topic,
+        &state.journal,
+        &request,
+        dry_run,
+    )
+    .await
+    .map_err(|failure| match failure {
+        PurgeFailure::Refused(error) => ApiError::BadRequest(error.to_string()),
+        PurgeFailure::Kafka(error) => unavailable(error),
+    })?;
+    Ok(Json(summary).into_response())
+}

@@ -1,0 +1,14 @@
+//! `cargo run -p lab-4-4`: a bug sends every JPY payment to the DLQ; the bug is
+//! fixed, the DLQ replayed (twice: the second must do nothing) and purged, and a
+//! report checks every payment against the ground truth.
+//!
+//! Delivery guarantee: the pipeline is at-least-once (Lab 4.3); a replay sends
+//! each dead letter once per journal entry, so a crash between a replay's ack
+//! and its journal record replays that one again. Limits: one replay or purge at
+//! a time per service; purge needs a real broker (the embedded mock has no
+//! DeleteRecords).
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    lab_4_4::runner::scenario_main::<lab_4_4::Starter>("labs/lab-4-4/src/exercise.rs").await
+}

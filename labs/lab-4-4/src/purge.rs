@@ -1,0 +1,186 @@
+//! Purging the DLQ with Kafka's delete-records.
+//!
+//! Kafka cannot delete one record. A partition is a log; what it can do is move
+//! the partition's **low watermark** forward: `DeleteRecords(partition, offset)`
+//! makes every record *below* `offset` unreadable, and the broker frees the
+//! segments behind it. So a purge is, for each partition, one cut point, and
+//! everything before it goes. A record you want to keep pins every record after
+//! it. Your `Exercise::purge_plan` decides the cut points; this module checks
+//! nothing about them on purpose: the broker executes whatever it is given, as
+//! it would for a real operator.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use anyhow::Context;
+use harness::Broker;
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::dlq::{watermarks, DlqEntry, DlqSnapshot};
+use crate::journal::ReplayJournal;
+use crate::Exercise;
+
+/// What an operator asks a purge to remove.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PurgeRequest {
+    /// Every record of `partition` below `offset` (a DLQ offset).
+    Before { partition: i32, offset: i64 },
+    /// What was replayed, as far as Kafka allows: in each partition, the records
+    /// before the first one that was *not* replayed.
+    Replayed,
+}
+
+/// partition -> delete every record below this offset. Partitions not in the
+/// plan are left alone.
+pub type PurgePlan = BTreeMap<i32, i64>;
+
+/// What a purge plan may look at: the DLQ's watermarks and records, and the
+/// journal of what was replayed.
+pub struct DlqView<'a> {
+    snapshot: &'a DlqSnapshot,
+    replayed: &'a BTreeSet<(i32, i64)>,
+}
+
+impl<'a> DlqView<'a> {
+    pub fn new(snapshot: &'a DlqSnapshot, replayed: &'a BTreeSet<(i32, i64)>) -> DlqView<'a> {
+        DlqView { snapshot, replayed }
+    }
+
+    /// Every partition of the DLQ.
+    pub fn partitions(&self) -> impl Iterator<Item = i32> + '_ {
+        self.snapshot.watermarks.keys().copied()
+    }
+
+    /// `(low, high)`: the first offset still there, and the next one to be written.
+    pub fn watermarks(&self, partition: i32) -> Option<(i64, i64)> {
+        self.snapshot.watermarks.get(&partition).copied()
+    }
+
+    /// The records of `partition`, in offset order. (Offsets can have gaps, e.g.
+    /// transaction markers, so do not assume `offset + 1` is the next record.)
+    pub fn entries(&self, partition: i32) -> impl Iterator<Item = &'a DlqEntry> + 'a {
+        self.snapshot.partition(partition)
+    }
+
+    pub fn is_replayed(&self, entry: &DlqEntry) -> bool {
+        self.replayed.contains(&(entry.partition, entry.offset))
+    }
+}
+
+/// A purge request that cannot be honoured: a clear 4xx, not a guess.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PurgeError {
+    #[error("the DLQ has no partition {partition} (it has {partitions})")]
+    UnknownPartition { partition: i32, partitions: usize },
+    #[error("offset {offset} is past the end of partition {partition} (its next offset is {high}): there is nothing there to purge")]
+    PastTheEnd {
+        partition: i32,
+        offset: i64,
+        high: i64,
+    },
+}
+
+/// What a purge did (or, for a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PurgeSummary {
+    pub dlq_topic: String,
+    pub dry_run: bool,
+    /// partition -> the cut point asked for.
+    pub plan: BTreeMap<i32, i64>,
+    /// partition -> records removed (for a dry run: that would be).
+    pub deleted: BTreeMap<i32, i64>,
+    /// partition -> [low, high] after the purge.
+    pub watermarks_after: BTreeMap<i32, [i64; 2]>,
+}
+
+#[derive(Debug, Error)]
+pub enum PurgeFailure {
+    #[error(transparent)]
+    Refused(#[from] PurgeError),
+    #[error(transparent)]
+    Kafka(#[from] anyhow::Error),
+}
+
+/// Plan with `E::purge_plan`, then delete (unless `dry_run`).
+pub async fn run_purge<E: Exercise>(
+    broker: &Broker,
+    dlq_topic: &str,
+    journal: &ReplayJournal,
+    request: &PurgeRequest,
+    dry_run: bool,
+) -> Result<PurgeSummary, PurgeFailure> {
+    let snapshot = DlqSnapshot::read(broker, dlq_topic).await?;
+    let replayed = journal.load().await?.coordinates();
+    let plan = E::purge_plan(request, &DlqView::new(&snapshot, &replayed))?;
+    let deleted_if_done = |lows: &BTreeMap<i32, (i64, i64)>| -> BTreeMap<i32, i64> {
+        plan.iter()
+            .map(|(p, cut)| {
+                let low = lows.get(p).map_or(0, |(low, _)| *low);
+                (*p, (cut - low).max(0))
+            })
+            .collect()
+    };
+    let mut summary = PurgeSummary {
+        dlq_topic: dlq_topic.to_string(),
+        dry_run,
+        plan: plan.clone(),
+        deleted: deleted_if_done(&snapshot.watermarks),
+        watermarks_after: BTreeMap::new(),
+    };
+    if !dry_run && !plan.is_empty() {
+        delete_records(broker, dlq_topic, &plan).await?;
+        let after = watermarks(broker, dlq_topic).await?;
+        summary.deleted = plan
+            .keys()
+            .map(|p| {
+                let before = snapshot.watermarks.get(p).map_or(0, |(low, _)| *low);
+                let now = after.get(p).map_or(before, |(low, _)| *low);
+                (*p, now - before)
+            })
+            .collect();
+        summary.watermarks_after = after.iter().map(|(p, (l, h))| (*p, [*l, *h])).collect();
+    } else {
+        summary.watermarks_after = snapshot
+            .watermarks
+            .iter()
+            .map(|(p, (l, h))| (*p, [*l, *h]))
+            .collect();
+    }
+    Ok(summary)
+}
+
+/// Kafka's DeleteRecords: move each partition's low watermark up to its cut.
+async fn delete_records(broker: &Broker, topic: &str, plan: &PurgePlan) -> anyhow::Result<()> {
+    if broker.embedded().is_some() {
+        anyhow::bail!(
+            "the embedded mock broker does not implement DeleteRecords; purge needs a real Kafka broker (docker compose up -d, or KAFKA_BOOTSTRAP_SERVERS)"
+        );
+    }
+    let admin: AdminClient<DefaultClientContext> = broker
+        .client_config()
+        .create()
+        .context("creating the admin client")?;
+    let mut offsets = TopicPartitionList::new();
+    for (partition, cut) in plan {
+        offsets.add_partition_offset(topic, *partition, Offset::Offset(*cut))?;
+    }
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(15)));
+    let result = admin
+        .delete_records(&offsets, &options)
+        .await
+        .with_context(|| format!("DeleteRecords on {topic}"))?;
+    for element in result.elements() {
+        if let Err(error) = element.error() {
+            anyhow::bail!(
+                "DeleteRecords refused partition {} of {topic}: {error}",
+                element.partition()
+            );
+        }
+    }
+    Ok(())
+}

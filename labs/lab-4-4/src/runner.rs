@@ -1,0 +1,235 @@
+//! The `main`s of the lab's binaries, generic over the [`Exercise`], so the
+//! starter and the reference solution share them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use clap::Parser;
+use harness::measure::summary::table;
+use harness::outcomes::OutcomeStatus;
+use harness::Purpose;
+use serde_json::Value;
+
+use crate::config::ServiceConfig;
+use crate::scenario::{statuses_since, IncidentRun, RunOptions};
+use crate::truth::{AfterReplay, FirstPass};
+use crate::verdicts::{self, Findings};
+use crate::Exercise;
+
+#[derive(Parser)]
+#[command(
+    about = "The payment service (seed 004's Robust Event Processor): Lab 4.3's pipeline plus the admin API, until SIGTERM or Ctrl-C"
+)]
+struct ServiceArgs {
+    #[command(flatten)]
+    config: ServiceConfig,
+}
+
+/// `payment-service`.
+pub async fn service_main<E: Exercise>() -> anyhow::Result<()> {
+    harness::init_tracing();
+    let args = ServiceArgs::parse();
+    let broker = harness::broker::resolve(Purpose::Run).await?;
+    if args.config.admin_token.is_none() {
+        eprintln!(
+            "⚠️  no ADMIN_TOKEN: replay, purge and the config switches will refuse every request"
+        );
+    }
+    let service = crate::service::start::<E>(&broker, args.config.clone()).await?;
+    let pipeline = &service.state.topology.pipeline;
+    println!(
+        "payment service: {} -> {} retry levels ({}) -> {}; admin API on {}",
+        pipeline.topic,
+        pipeline.levels(),
+        pipeline.policy,
+        pipeline.dlq_topic,
+        service.base_url()
+    );
+    println!(
+        "try: curl -s {}/health ; curl -s {}/api/v1/stats ; curl -s {}/metrics",
+        service.base_url(),
+        service.base_url(),
+        service.base_url()
+    );
+    tokio::select! {
+        _ = crate::service::termination_signal() => {
+            eprintln!("stopping: finishing the records in hand, leaving the rest uncommitted ...");
+        }
+        _ = wait_until_finished(&service) => {}
+    }
+    service.shutdown().await?;
+    eprintln!("stopped cleanly");
+    Ok(())
+}
+
+async fn wait_until_finished(service: &crate::service::ServiceHandle) {
+    while !service.is_finished() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[derive(Parser)]
+#[command(about = "Lab 4.4: a bug sends JPY payments to the DLQ; fix it, replay, purge, report")]
+struct ScenarioArgs {
+    #[arg(long, default_value_t = 100)]
+    count: usize,
+    #[arg(long, default_value_t = crate::scenario::SEED)]
+    seed: u64,
+}
+
+/// `cargo run -p lab-4-4`: the incident, start to finish.
+pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<()> {
+    harness::init_tracing();
+    let args = ScenarioArgs::parse();
+    let broker = harness::broker::resolve(Purpose::Run).await?;
+    let options = RunOptions {
+        seed: args.seed,
+        payments: args.count,
+        ..RunOptions::graded()
+    };
+    let run = IncidentRun::start::<E>(&broker, &options).await?;
+    println!(
+        "1/5 the bug is deployed: {} payments, {} of them in JPY; admin API on {}",
+        options.payments,
+        run.truth.hit_by_bug().len(),
+        run.service.base_url()
+    );
+    let progress = harness::cli::spinner();
+    progress.set_message("waiting for every payment's first outcome");
+    run.first_pass(Duration::from_secs(120)).await?;
+    let stats = run.api.get("/api/v1/dlq/stats").await?.ok()?;
+    progress.finish_with_message(format!(
+        "first pass done: DLQ by error class {}",
+        stats["by_error_class"]
+    ));
+    let health = run.api.get("/health").await?.body;
+    println!(
+        "    /health: {} {}",
+        health["status"],
+        health["alerts"]
+            .as_array()
+            .and_then(|a| a.first())
+            .map(|a| a["message"].to_string())
+            .unwrap_or_default()
+    );
+
+    println!("2/5 the bug is fixed: POST /api/v1/config/zero-decimal-bug?enabled=false");
+    run.fix_bug().await?;
+
+    let filter = IncidentRun::bug_filter();
+    let (dry, _) = run.replay(filter.clone(), true).await?;
+    println!(
+        "3/5 replay of {filter}: the dry run would replay {} of {} selected",
+        dry["replayed"], dry["selected"]
+    );
+    let (summary, since) = run.replay(filter.clone(), false).await?;
+    println!(
+        "    replayed {} ({} already replayed), sent to {}",
+        summary["replayed"], summary["already_replayed"], summary["sent_to"]
+    );
+    let ids = run.truth.hit_by_bug();
+    let progress = harness::cli::spinner();
+    progress.set_message("waiting for the replayed payments' outcomes");
+    let outcomes = run
+        .replayed_outcomes(&ids, since, Duration::from_secs(120))
+        .await;
+    progress.finish_and_clear();
+    let outcomes = match outcomes {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            println!("⚠️  {error}");
+            run.watcher.snapshot()
+        }
+    };
+    let (again, _) = run.replay(filter.clone(), false).await?;
+    println!(
+        "4/5 the same replay again: replayed {}, already replayed {}",
+        again["replayed"], again["already_replayed"]
+    );
+
+    let purge = run
+        .api
+        .post(
+            "/api/v1/dlq/purge",
+            Some(&serde_json::json!({"mode": "replayed"})),
+        )
+        .await?;
+    let purge_line = if purge.status.is_success() {
+        format!("deleted per partition {}", purge.body["deleted"])
+    } else {
+        format!("refused: HTTP {} {}", purge.status, purge.body["error"])
+    };
+    println!("5/5 purge of what was replayed: {purge_line}");
+
+    println!("{}", outcome_table(&run, &outcomes, since));
+    let exactly_once = verdicts::replayed_exactly_once(&run, &ids, &outcomes, since);
+    let bytes = verdicts::replays_are_byte_exact(&run, &ids).await?;
+    let live = verdicts::live_topic_untouched(&run).await?;
+    let no_op = Findings {
+        examined: 1,
+        problems: if again["replayed"] == Value::from(0) {
+            Vec::new()
+        } else {
+            vec![format!(
+                "the second replay sent {} again",
+                again["replayed"]
+            )]
+        },
+        ..Findings::default()
+    };
+    println!("Checklist (look at {exercise_file}):");
+    for (label, findings) in [
+        ("every fixed payment processed exactly once", &exactly_once),
+        ("replays are the original bytes and headers", &bytes),
+        ("the live topic is untouched", &live),
+        ("a second replay is a no-op", &no_op),
+    ] {
+        let mark = if findings.ok() { "✅" } else { "❌" };
+        println!("  {mark} {label}: {}", findings.summary());
+    }
+    run.shutdown().await
+}
+
+/// Per class: the first pass, then the replay.
+fn outcome_table(
+    run: &IncidentRun,
+    outcomes: &[harness::outcomes::Outcome],
+    since: i64,
+) -> comfy_table::Table {
+    let after = statuses_since(outcomes, since);
+    let mut rows: BTreeMap<(&str, bool), [usize; 6]> = BTreeMap::new();
+    for (id, expected) in &run.truth.payments {
+        let row = rows
+            .entry((expected.class.label(), expected.hit_by_bug))
+            .or_default();
+        row[0] += 1;
+        match expected.first_pass {
+            FirstPass::Processed => row[1] += 1,
+            FirstPass::DeadLettered { .. } => row[2] += 1,
+        }
+        if expected.hit_by_bug {
+            let seen = after.get(id).cloned().unwrap_or_default();
+            row[3] += seen.get(&OutcomeStatus::Processed).copied().unwrap_or(0);
+            row[4] += seen.get(&OutcomeStatus::Parked).copied().unwrap_or(0);
+            if expected.after_replay == Some(AfterReplay::Parked) {
+                row[5] += 1;
+            }
+        }
+    }
+    let mut t = table(&[
+        "class",
+        "JPY (bug)",
+        "payments",
+        "1st pass processed",
+        "1st pass DLQ",
+        "replay: processed",
+        "replay: parked",
+        "parked expected",
+    ]);
+    for ((label, bug), counts) in rows {
+        let mut row = vec![label.to_string(), if bug { "yes" } else { "" }.to_string()];
+        row.extend(counts.iter().map(usize::to_string));
+        t.add_row(row);
+    }
+    t
+}

@@ -1,0 +1,178 @@
+//! What the topics and outcomes must show after a replay, payment by payment,
+//! and where they differ. The graded criteria and the scenario's checklist both
+//! use these, so they can never disagree.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use harness::dead_letter::RawHeader;
+use harness::outcomes::{Outcome, OutcomeStatus};
+use harness::replay::{PROVENANCE_HEADERS, REPLAY_ID};
+use harness::retry::raw_headers;
+use harness::topics::read_all;
+use harness::Broker;
+pub use lab_4_3::verdicts::Findings;
+use rdkafka::message::OwnedMessage;
+use rdkafka::Message;
+
+use crate::dlq::watermarks;
+use crate::scenario::{statuses_since, IncidentRun};
+use crate::truth::AfterReplay;
+
+/// Each of `ids` reached its expected after-replay fate **exactly once** (one
+/// `processed`, or one `parked`, and nothing else) after `since_ms`; and no
+/// payment outside `ids` was touched.
+pub fn replayed_exactly_once(
+    run: &IncidentRun,
+    ids: &[String],
+    outcomes: &[Outcome],
+    since_ms: i64,
+) -> Findings {
+    let statuses = statuses_since(outcomes, since_ms);
+    let mut findings = Findings::default();
+    for id in ids {
+        findings.examined += 1;
+        let Some(expected) = run.truth.payments.get(id).and_then(|e| e.after_replay) else {
+            findings
+                .problems
+                .push(format!("{id}: not a dead letter of this run"));
+            continue;
+        };
+        let want = match expected {
+            AfterReplay::Processed => OutcomeStatus::Processed,
+            AfterReplay::Parked => OutcomeStatus::Parked,
+        };
+        let seen = statuses.get(id).cloned().unwrap_or_default();
+        let exactly_once = seen.len() == 1 && seen.get(&want) == Some(&1);
+        if !exactly_once {
+            findings
+                .problems
+                .push(format!("{id}: expected one {want:?}, saw {seen:?}"));
+        }
+    }
+    let wanted: BTreeSet<&String> = ids.iter().collect();
+    for (id, seen) in &statuses {
+        if !wanted.contains(id) {
+            findings
+                .problems
+                .push(format!("{id}: was not to be replayed, yet got {seen:?}"));
+        }
+    }
+    findings
+}
+
+/// The headers of `message` without the replay's provenance.
+fn without_provenance(headers: Vec<RawHeader>) -> Vec<RawHeader> {
+    headers
+        .into_iter()
+        .filter(|(key, _)| !PROVENANCE_HEADERS.contains(&key.as_str()))
+        .collect()
+}
+
+/// Every replay on the first retry topic is its original record byte for byte
+/// (key, value, headers in order), plus provenance; and each of `ids` was
+/// replayed there exactly once.
+pub async fn replays_are_byte_exact(run: &IncidentRun, ids: &[String]) -> anyhow::Result<Findings> {
+    let pipeline = &run.service.state.topology.pipeline;
+    let deadline = Duration::from_secs(60);
+    let live = read_all(&run.broker, &pipeline.topic, deadline).await?;
+    let originals: BTreeMap<Vec<u8>, &OwnedMessage> = live
+        .iter()
+        .filter_map(|m| m.key().map(|k| (k.to_vec(), m)))
+        .collect();
+    let retries = read_all(&run.broker, &pipeline.retry_topic(1), deadline).await?;
+    let mut findings = Findings::default();
+    let mut replayed: BTreeMap<String, usize> = BTreeMap::new();
+    for message in retries.iter().filter(|m| is_replay(*m)) {
+        findings.examined += 1;
+        let key = message.key().map(<[u8]>::to_vec).unwrap_or_default();
+        let id = String::from_utf8_lossy(&key).into_owned();
+        *replayed.entry(id.clone()).or_default() += 1;
+        let Some(original) = originals.get(&key) else {
+            findings.problems.push(format!(
+                "{id}: replayed, but not a payment of the live topic"
+            ));
+            continue;
+        };
+        if message.payload() != original.payload() {
+            findings.problems.push(format!(
+                "{id}: value differs from the original ({} bytes vs {})",
+                message.payload().map_or(0, <[u8]>::len),
+                original.payload().map_or(0, <[u8]>::len)
+            ));
+        }
+        let headers = without_provenance(raw_headers(message).unwrap_or_default());
+        let original_headers = raw_headers(*original).unwrap_or_default();
+        if headers != original_headers {
+            findings.problems.push(format!(
+                "{id}: headers {:?} instead of the original {:?}",
+                keys(&headers),
+                keys(&original_headers)
+            ));
+        }
+    }
+    for id in ids {
+        match replayed.get(id) {
+            Some(1) => {}
+            Some(n) => findings.problems.push(format!(
+                "{id}: replayed {n} times onto the first retry topic"
+            )),
+            None => findings
+                .problems
+                .push(format!("{id}: never replayed onto the first retry topic")),
+        }
+    }
+    if findings.examined == 0 {
+        findings.problems.push(format!(
+            "no record with a {REPLAY_ID} header on {}",
+            pipeline.retry_topic(1)
+        ));
+    }
+    Ok(findings)
+}
+
+fn is_replay(message: &OwnedMessage) -> bool {
+    harness::replay::is_replay(message)
+}
+
+fn keys(headers: &[RawHeader]) -> Vec<&str> {
+    headers.iter().map(|(k, _)| k.as_str()).collect()
+}
+
+/// The live topic holds exactly what the workload produced: a replay never
+/// writes there.
+pub async fn live_topic_untouched(run: &IncidentRun) -> anyhow::Result<Findings> {
+    let now = watermarks(&run.broker, &run.service.state.topology.pipeline.topic).await?;
+    let mut findings = Findings {
+        examined: now.len(),
+        ..Findings::default()
+    };
+    for (partition, (_, high)) in &now {
+        let before = run.live_after_produce.get(partition).map_or(0, |(_, h)| *h);
+        if *high != before {
+            findings.problems.push(format!(
+                "partition {partition}: {} record(s) written to the live topic after the workload",
+                high - before
+            ));
+        }
+    }
+    Ok(findings)
+}
+
+/// Records in `topic` (high - low, summed).
+pub async fn records_in(broker: &Broker, topic: &str) -> anyhow::Result<i64> {
+    Ok(watermarks(broker, topic)
+        .await?
+        .values()
+        .map(|(low, high)| high - low)
+        .sum())
+}
+
+/// Payment ids of the records on `topic`.
+pub async fn payment_ids_on(broker: &Broker, topic: &str) -> anyhow::Result<Vec<String>> {
+    Ok(read_all(broker, topic, Duration::from_secs(60))
+        .await?
+        .iter()
+        .map(|m| String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned())
+        .collect())
+}

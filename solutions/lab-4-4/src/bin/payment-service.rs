@@ -1,0 +1,14 @@
+//! The payment service (seed 004's "Robust Event Processor"): Lab 4.3's retry
+//! pipeline plus the admin API (`/health`, `/api/dlq/*`, `/api/v1/*`, `/metrics`).
+//!
+//! Delivery guarantee: at-least-once, nothing lost. Every member commits only
+//! after a payment was processed or its forward (retry, DLQ, parking) was
+//! acknowledged; on SIGTERM each finishes the record in hand and leaves the rest
+//! uncommitted for the next member. Limits: counters and `messagesInRetry` are
+//! this process's view; the API binds to loopback unless told otherwise, and
+//! replay, purge and the switches need `ADMIN_TOKEN`.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    lab_4_4::runner::service_main::<lab_4_4_solution::Solution>().await
+}

@@ -1,0 +1,117 @@
+//! Reference solution of Lab 4.4's three tasks.
+
+use harness::replay::{
+    REPLAYED_AT_MS, REPLAYED_FROM_OFFSET, REPLAYED_FROM_PARTITION, REPLAYED_FROM_TOPIC, REPLAY_ID,
+};
+use lab_4_4::dlq::DlqEntry;
+use lab_4_4::purge::{DlqView, PurgeError, PurgePlan, PurgeRequest};
+use lab_4_4::replay::{Replay, ReplayError, ReplayRecord, ReplayRun, ReplaySummary};
+use lab_4_4::Exercise;
+
+pub struct Solution;
+
+impl Exercise for Solution {
+    fn replay_record(entry: &DlqEntry, run: &ReplayRun) -> Result<ReplayRecord, ReplayError> {
+        let letter = entry
+            .letter
+            .as_ref()
+            .map_err(|e| ReplayError::NotADeadLetter(e.clone()))?;
+        // The base64 fields are the truth: they keep bytes that are not UTF-8,
+        // and tell an absent value from an empty one.
+        let mut headers = letter.original_header_bytes()?;
+        // Provenance goes after the originals, so a consumer reading "the last
+        // header named X" still sees the original's X.
+        let text = |value: String| Some(value.into_bytes());
+        headers.extend([
+            (REPLAY_ID.to_string(), text(run.id.clone())),
+            (REPLAYED_FROM_TOPIC.to_string(), text(run.dlq_topic.clone())),
+            (
+                REPLAYED_FROM_PARTITION.to_string(),
+                text(entry.partition.to_string()),
+            ),
+            (
+                REPLAYED_FROM_OFFSET.to_string(),
+                text(entry.offset.to_string()),
+            ),
+            (
+                REPLAYED_AT_MS.to_string(),
+                text(run.started_at_ms.to_string()),
+            ),
+        ]);
+        Ok(ReplayRecord {
+            key: letter.original_key_bytes()?,
+            value: letter.original_value_bytes()?,
+            headers,
+        })
+    }
+
+    async fn replay(replay: &Replay<'_>) -> anyhow::Result<ReplaySummary> {
+        let mut summary = replay.summary();
+        let target = replay.first_retry_topic();
+        for entry in replay.selected() {
+            if replay.already_replayed(entry) {
+                summary.already_replayed += 1;
+                continue;
+            }
+            let record = match Self::replay_record(entry, replay.run()) {
+                Ok(record) => record,
+                Err(error) => {
+                    eprintln!(
+                        "not replayable: DLQ {}/{}: {error}",
+                        entry.partition, entry.offset
+                    );
+                    summary.not_replayable += 1;
+                    continue;
+                }
+            };
+            if !replay.dry_run() {
+                // Ack first, journal second: a crash in between replays this one
+                // again next time (a duplicate), never loses it.
+                let delivered = replay.send(&target, &record).await?;
+                replay.record_replayed(entry, &delivered).await?;
+            }
+            summary.replayed += 1;
+            summary.payment_ids.push(entry.payment_id());
+        }
+        Ok(summary)
+    }
+
+    fn purge_plan(request: &PurgeRequest, dlq: &DlqView<'_>) -> Result<PurgePlan, PurgeError> {
+        let mut plan = PurgePlan::new();
+        match *request {
+            PurgeRequest::Before { partition, offset } => {
+                let (low, high) =
+                    dlq.watermarks(partition)
+                        .ok_or_else(|| PurgeError::UnknownPartition {
+                            partition,
+                            partitions: dlq.partitions().count(),
+                        })?;
+                if offset > high {
+                    return Err(PurgeError::PastTheEnd {
+                        partition,
+                        offset,
+                        high,
+                    });
+                }
+                if offset > low {
+                    plan.insert(partition, offset);
+                }
+            }
+            PurgeRequest::Replayed => {
+                for partition in dlq.partitions() {
+                    // The cut can only move past a record that was replayed; the
+                    // first one that was not pins it, and everything after it.
+                    let cut = dlq
+                        .entries(partition)
+                        .take_while(|entry| dlq.is_replayed(entry))
+                        .last()
+                        .map(|entry| entry.offset + 1);
+                    if let Some(cut) = cut {
+                        plan.insert(partition, cut);
+                    }
+                }
+            }
+        }
+        Ok(plan)
+    }
+}
