@@ -16,7 +16,7 @@ use std::time::Duration;
 use harness::broker::shared_test_broker;
 use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::{FailureMix, PaymentClass, PaymentError, PermanentReason, TransientReason};
-use harness::grading::{Criterion, Target};
+use harness::grading::Criterion;
 use harness::payments::{PaymentGenerator, PoisonError, PoisonKind, PoisonRates};
 use harness::topics::{create_topics, read_all, unique_name};
 use harness::TimeScale;
@@ -39,21 +39,10 @@ fn failing_run_params() -> (PoisonRates, FailureMix) {
     (PoisonRates::each(0.025), FailureMix::with_failure_rate(0.2))
 }
 
-/// One test per criterion, dispatched to the starter or the solution.
-macro_rules! criteria {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread")]
-        async fn $name() {
-            let criterion = Criterion::start(LAB, stringify!($name));
-            match criterion.target() {
-                Target::Starter => checks::$name::<lab_4_2::Starter>(criterion).await,
-                Target::Solution => checks::$name::<lab_4_2_solution::Solution>(criterion).await,
-            }
-        }
-    )*};
-}
+mod common;
 
-criteria!(
+common::criteria!(
+    LAB, lab_4_2::Starter, lab_4_2_solution::Solution;
     every_failure_is_dead_lettered_and_nothing_is_lost,
     dead_letters_carry_metadata_and_original_bytes,
     healthy_payments_keep_flowing,

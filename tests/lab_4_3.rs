@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use harness::broker::shared_test_broker;
 use harness::gateway::FailureMix;
-use harness::grading::{Criterion, Target};
+use harness::grading::Criterion;
 use harness::outcomes::{payment_id_of, OutcomeStatus};
 use harness::payments::PoisonRates;
 use harness::topics::read_all;
@@ -49,21 +49,10 @@ fn options() -> RunOptions {
     }
 }
 
-/// One test per criterion, dispatched to the starter or the solution.
-macro_rules! criteria {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread")]
-        async fn $name() {
-            let criterion = Criterion::start(LAB, stringify!($name));
-            match criterion.target() {
-                Target::Starter => checks::$name::<lab_4_3::Starter>(criterion).await,
-                Target::Solution => checks::$name::<lab_4_3_solution::Solution>(criterion).await,
-            }
-        }
-    )*};
-}
+mod common;
 
-criteria!(
+common::criteria!(
+    LAB, lab_4_3::Starter, lab_4_3_solution::Solution;
     transient_payments_climb_the_levels_on_time,
     non_retryable_payments_go_straight_to_the_dlq,
     exhausted_retries_are_final_dead_letters,

@@ -44,6 +44,33 @@ where
     }
 }
 
+/// [`until`] for a check that has to await (an HTTP call, a broker query).
+pub async fn until_async<T, F, Fut>(
+    what: &str,
+    deadline: Duration,
+    every: Duration,
+    mut check: F,
+) -> Result<T, TimedOut>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let started = Instant::now();
+    loop {
+        match check().await {
+            Ok(value) => return Ok(value),
+            Err(last_seen) if started.elapsed() >= deadline => {
+                return Err(TimedOut {
+                    what: what.to_string(),
+                    waited: started.elapsed(),
+                    last_seen,
+                })
+            }
+            Err(_) => tokio::time::sleep(every).await,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

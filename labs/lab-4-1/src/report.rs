@@ -163,6 +163,7 @@ impl Observations<'_> {
                         OutcomeStatus::Processed => "processed",
                         OutcomeStatus::DeadLettered => "dead-lettered",
                         OutcomeStatus::Skipped => "**skipped (lost)**",
+                        OutcomeStatus::Parked => "parked",
                     },
                     o.attempts.to_string(),
                     format!("{} ms", o.latency_ms()),

@@ -16,6 +16,9 @@
 //! bug) 🔒, `GET /api/v1/dlq/stats`, `POST /api/v1/dlq/replay` 🔒,
 //! `POST /api/v1/dlq/purge` 🔒, `GET /metrics` (Prometheus text).
 //!
+//! JSON: the seed-compatible endpoints keep the seeds' camelCase; ours use the
+//! workshop's snake_case (the same structs as `dlq ... --json`).
+//!
 //! 🔒 = `Authorization: Bearer <ADMIN_TOKEN>`. Without a configured token those
 //! endpoints refuse everyone (403): an unprotected purge is a data-loss button.
 //! Every bad parameter is a 4xx with a JSON `{"success": false, "error": ...}`;

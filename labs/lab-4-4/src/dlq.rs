@@ -285,8 +285,10 @@ pub struct Listing {
     pub messages: Vec<Listed>,
 }
 
-/// One dead letter in a listing: where it is, plus the dead letter itself.
+/// One dead letter in a listing: where it is, plus the dead letter itself (in
+/// the dead-letter format's own snake_case).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Listed {
     pub dlq_partition: i32,
     pub dlq_offset: i64,
