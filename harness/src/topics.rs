@@ -45,9 +45,13 @@ pub async fn create_topics_with_config(
 ) -> anyhow::Result<()> {
     if let Some(embedded) = broker.embedded() {
         for (name, partitions) in topics {
-            embedded.create_topic(name, *partitions).map_err(|error| {
-                anyhow::anyhow!("cannot create topic {name} on the embedded cluster: {error}")
-            })?;
+            // "If they do not exist": a second service on the same topics is fine.
+            match embedded.create_topic(name, *partitions) {
+                Err(error) if !error.contains("TopicAlreadyExists") => {
+                    bail!("cannot create topic {name} on the embedded cluster: {error}")
+                }
+                _ => {}
+            }
         }
         return wait_for_metadata(broker, topics).await;
     }

@@ -90,6 +90,8 @@ pub enum ApiError {
     NotFound,
     #[error("Kafka is not answering: {0}")]
     Unavailable(String),
+    #[error("{0}")]
+    NotImplemented(String),
 }
 
 impl IntoResponse for ApiError {
@@ -100,6 +102,7 @@ impl IntoResponse for ApiError {
             ApiError::NoTokenConfigured => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
         };
         let mut response = (
             status,
@@ -501,6 +504,9 @@ async fn purge<E: Exercise>(
     .await
     .map_err(|failure| match failure {
         PurgeFailure::Refused(error) => ApiError::BadRequest(error.to_string()),
+        PurgeFailure::Unsupported => {
+            ApiError::NotImplemented(PurgeFailure::Unsupported.to_string())
+        }
         PurgeFailure::Kafka(error) => unavailable(error),
     })?;
     Ok(Json(summary).into_response())

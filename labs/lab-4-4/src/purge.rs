@@ -102,6 +102,9 @@ pub struct PurgeSummary {
 pub enum PurgeFailure {
     #[error(transparent)]
     Refused(#[from] PurgeError),
+    /// The broker cannot delete records at all (the embedded mock).
+    #[error("the embedded mock broker does not implement DeleteRecords; purge needs a real Kafka broker (docker compose up -d, or KAFKA_BOOTSTRAP_SERVERS). A dry run shows the plan")]
+    Unsupported,
     #[error(transparent)]
     Kafka(#[from] anyhow::Error),
 }
@@ -133,6 +136,9 @@ pub async fn run_purge<E: Exercise>(
         watermarks_after: BTreeMap::new(),
     };
     if !dry_run && !plan.is_empty() {
+        if broker.embedded().is_some() {
+            return Err(PurgeFailure::Unsupported);
+        }
         delete_records(broker, dlq_topic, &plan).await?;
         let after = watermarks(broker, dlq_topic).await?;
         summary.deleted = plan
@@ -156,11 +162,6 @@ pub async fn run_purge<E: Exercise>(
 
 /// Kafka's DeleteRecords: move each partition's low watermark up to its cut.
 async fn delete_records(broker: &Broker, topic: &str, plan: &PurgePlan) -> anyhow::Result<()> {
-    if broker.embedded().is_some() {
-        anyhow::bail!(
-            "the embedded mock broker does not implement DeleteRecords; purge needs a real Kafka broker (docker compose up -d, or KAFKA_BOOTSTRAP_SERVERS)"
-        );
-    }
     let admin: AdminClient<DefaultClientContext> = broker
         .client_config()
         .create()

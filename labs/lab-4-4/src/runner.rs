@@ -8,7 +8,6 @@ use clap::Parser;
 use harness::measure::summary::table;
 use harness::outcomes::OutcomeStatus;
 use harness::Purpose;
-use serde_json::Value;
 
 use crate::config::ServiceConfig;
 use crate::scenario::{statuses_since, IncidentRun, RunOptions};
@@ -147,19 +146,43 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
         again["replayed"], again["already_replayed"]
     );
 
+    // Purge what was replayed: the dry run's plan must cut each partition after
+    // its replayed prefix and nowhere else; then, on a real broker, for real.
+    let dlq = run.service.state.topology.pipeline.dlq_topic.clone();
+    let snapshot = crate::dlq::DlqSnapshot::read(&broker, &dlq).await?;
+    let bug: std::collections::BTreeSet<String> = ids.iter().cloned().collect();
+    let expected_cuts = verdicts::replayed_prefix_cuts(&snapshot, &bug);
+    let replayed_prefix = serde_json::json!({"mode": "replayed"});
+    let plan = run
+        .api
+        .post("/api/v1/dlq/purge?dry_run=true", Some(&replayed_prefix))
+        .await?
+        .ok()?;
     let purge = run
         .api
-        .post(
-            "/api/v1/dlq/purge",
-            Some(&serde_json::json!({"mode": "replayed"})),
-        )
+        .post("/api/v1/dlq/purge", Some(&replayed_prefix))
         .await?;
     let purge_line = if purge.status.is_success() {
         format!("deleted per partition {}", purge.body["deleted"])
     } else {
-        format!("refused: HTTP {} {}", purge.status, purge.body["error"])
+        format!("not done: HTTP {} {}", purge.status, purge.body["error"])
     };
-    println!("5/5 purge of what was replayed: {purge_line}");
+    println!(
+        "5/5 purge of what was replayed: planned cuts {} (partition: delete below offset); {purge_line}",
+        plan["plan"]
+    );
+    let planned: BTreeMap<i32, i64> = serde_json::from_value(plan["plan"].clone())?;
+    let purge_plan = Findings {
+        examined: 1,
+        problems: if planned == expected_cuts {
+            Vec::new()
+        } else {
+            vec![format!(
+                "planned {planned:?}, the replayed prefixes are {expected_cuts:?}"
+            )]
+        },
+        ..Findings::default()
+    };
 
     println!("{}", outcome_table(&run, &outcomes, since));
     let exactly_once = verdicts::replayed_exactly_once(&run, &ids, &outcomes, since);
@@ -167,7 +190,7 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
     let live = verdicts::live_topic_untouched(&run).await?;
     let no_op = Findings {
         examined: 1,
-        problems: if again["replayed"] == Value::from(0) {
+        problems: if again["replayed"] == 0 {
             Vec::new()
         } else {
             vec![format!(
@@ -183,6 +206,7 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
         ("replays are the original bytes and headers", &bytes),
         ("the live topic is untouched", &live),
         ("a second replay is a no-op", &no_op),
+        ("the purge cuts only replayed prefixes", &purge_plan),
     ] {
         let mark = if findings.ok() { "✅" } else { "❌" };
         println!("  {mark} {label}: {}", findings.summary());

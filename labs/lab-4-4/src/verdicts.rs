@@ -15,7 +15,7 @@ pub use lab_4_3::verdicts::Findings;
 use rdkafka::message::OwnedMessage;
 use rdkafka::Message;
 
-use crate::dlq::watermarks;
+use crate::dlq::{watermarks, DlqSnapshot};
 use crate::scenario::{statuses_since, IncidentRun};
 use crate::truth::AfterReplay;
 
@@ -83,7 +83,7 @@ pub async fn replays_are_byte_exact(run: &IncidentRun, ids: &[String]) -> anyhow
     let retries = read_all(&run.broker, &pipeline.retry_topic(1), deadline).await?;
     let mut findings = Findings::default();
     let mut replayed: BTreeMap<String, usize> = BTreeMap::new();
-    for message in retries.iter().filter(|m| is_replay(*m)) {
+    for message in retries.iter().filter(|m| harness::replay::is_replay(*m)) {
         findings.examined += 1;
         let key = message.key().map(<[u8]>::to_vec).unwrap_or_default();
         let id = String::from_utf8_lossy(&key).into_owned();
@@ -131,10 +131,6 @@ pub async fn replays_are_byte_exact(run: &IncidentRun, ids: &[String]) -> anyhow
     Ok(findings)
 }
 
-fn is_replay(message: &OwnedMessage) -> bool {
-    harness::replay::is_replay(message)
-}
-
 fn keys(headers: &[RawHeader]) -> Vec<&str> {
     headers.iter().map(|(k, _)| k.as_str()).collect()
 }
@@ -157,6 +153,26 @@ pub async fn live_topic_untouched(run: &IncidentRun) -> anyhow::Result<Findings>
         }
     }
     Ok(findings)
+}
+
+/// Where a purge of what was replayed must cut each partition, when `replayed`
+/// are the payments replayed: after the longest prefix of replayed records, in
+/// partitions where that prefix is not empty.
+pub fn replayed_prefix_cuts(
+    snapshot: &DlqSnapshot,
+    replayed: &BTreeSet<String>,
+) -> BTreeMap<i32, i64> {
+    snapshot
+        .watermarks
+        .keys()
+        .filter_map(|&p| {
+            snapshot
+                .partition(p)
+                .take_while(|e| replayed.contains(&e.payment_id()))
+                .last()
+                .map(|last| (p, last.offset + 1))
+        })
+        .collect()
 }
 
 /// Records in `topic` (high - low, summed).
