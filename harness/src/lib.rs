@@ -17,6 +17,7 @@
 //! | [`producer`] | producing payments with acknowledged deliveries |
 //! | [`dead_letter`] | the dead-letter record format (seed 000 + 001/003 fields + exact bytes) |
 //! | [`retry`] | retry topics and their headers: reading them without trusting them |
+//! | [`replay`] | replay provenance headers, the parking and journal topics (Lab 4.4) |
 //! | [`outcomes`] | outcome records on `<topic>-outcomes`: how labs report, how graders watch |
 //! | [`ledger`] | exact accounting: processed, dead-lettered, lost |
 //! | [`measure`] | latency percentiles, consumer lag, rebalance events, summary tables |

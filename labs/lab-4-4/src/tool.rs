@@ -117,6 +117,9 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
     let topology = args.topology();
     let dlq_topic = topology.pipeline.dlq_topic.clone();
     let producer = forward_producer(broker)?;
+    // Any dead-letter topic can be worked on (the parking topic too): its journal
+    // is created on first use.
+    ReplayJournal::create(broker, &dlq_topic).await?;
     let journal = ReplayJournal::new(broker, &dlq_topic, producer.clone());
     match &args.command {
         Command::List { filter, page } => {
