@@ -82,7 +82,10 @@ impl Outcome {
 
     /// End-to-end latency, from produce to this outcome.
     pub fn latency_ms(&self) -> i64 {
-        (self.finished_at_ms - self.produced_at_ms).max(0)
+        // Saturating: a record's CreateTime is whatever its producer said.
+        self.finished_at_ms
+            .saturating_sub(self.produced_at_ms)
+            .max(0)
     }
 }
 

@@ -7,6 +7,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 
 use crate::broker::Broker;
+use crate::dead_letter::RawHeader;
 use crate::payments::PaymentRecord;
 
 /// Where one payment landed.
@@ -44,12 +45,43 @@ pub async fn produce_payments(
     partition: Option<i32>,
     pace: Option<Duration>,
 ) -> anyhow::Result<Vec<Delivered>> {
+    produce(producer, topic, records, partition, pace, &[]).await
+}
+
+/// [`produce_payments`], with `extra` headers after the `payment-id` one on every
+/// record: headers a byte-exact pipeline must carry along untouched (values that
+/// are not UTF-8, empty, absent, a repeated key).
+pub async fn produce_payments_with_headers(
+    producer: &FutureProducer,
+    topic: &str,
+    records: &[PaymentRecord],
+    extra: &[RawHeader],
+) -> anyhow::Result<Vec<Delivered>> {
+    produce(producer, topic, records, None, None, extra).await
+}
+
+async fn produce(
+    producer: &FutureProducer,
+    topic: &str,
+    records: &[PaymentRecord],
+    partition: Option<i32>,
+    pace: Option<Duration>,
+    extra: &[RawHeader],
+) -> anyhow::Result<Vec<Delivered>> {
     let mut pending = Vec::with_capacity(records.len());
     for record in records {
-        let headers = OwnedHeaders::new().insert(Header {
-            key: "payment-id",
-            value: Some(record.payment_id.as_bytes()),
-        });
+        let headers = extra.iter().fold(
+            OwnedHeaders::new().insert(Header {
+                key: "payment-id",
+                value: Some(record.payment_id.as_bytes()),
+            }),
+            |headers, (key, value)| {
+                headers.insert(Header {
+                    key,
+                    value: value.as_deref(),
+                })
+            },
+        );
         let mut kafka_record = FutureRecord::to(topic)
             .key(record.key())
             .payload(&record.value)

@@ -18,7 +18,8 @@ pub const REPLAY_ID: &str = "replay-id";
 pub const REPLAYED_FROM_TOPIC: &str = "replayed-from-topic";
 pub const REPLAYED_FROM_PARTITION: &str = "replayed-from-partition";
 pub const REPLAYED_FROM_OFFSET: &str = "replayed-from-offset";
-/// When the replay sent it (ms since the epoch).
+/// When the replay run started (ms since the epoch): the same on every record of
+/// one run.
 pub const REPLAYED_AT_MS: &str = "replayed-at-ms";
 
 /// Every provenance header a replay adds. A grader removes exactly these to get

@@ -110,6 +110,26 @@ async fn wait_for_metadata(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::R
     .await?
 }
 
+/// Does `topic` exist? (Metadata says so, or says "unknown topic".)
+pub async fn topic_exists(broker: &Broker, topic: &str) -> anyhow::Result<bool> {
+    let probe: BaseConsumer = broker.client_config().create()?;
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let metadata = probe.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+        Ok(match metadata.topics().first() {
+            None => false,
+            Some(t) => match t.error() {
+                None => !t.partitions().is_empty(),
+                Some(rdkafka::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) => {
+                    false
+                }
+                Some(error) => bail!("metadata of topic {topic}: {error:?}"),
+            },
+        })
+    })
+    .await?
+}
+
 /// The number of partitions of `topic`, from metadata.
 pub fn partition_count<C, X>(consumer: &C, topic: &str, timeout: Duration) -> anyhow::Result<i32>
 where
@@ -138,6 +158,9 @@ pub fn group_free_reader(
         .client_config()
         .set("group.id", unique_name("reader"))
         .set("enable.auto.commit", "false")
+        // An assigned offset that was deleted meanwhile (a purge, retention)
+        // restarts at the first record still there, not at the end.
+        .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
         .create()
         .with_context(|| format!("creating a reader for {topic}"))?;
@@ -157,29 +180,59 @@ pub async fn read_all(
 ) -> anyhow::Result<Vec<rdkafka::message::OwnedMessage>> {
     use rdkafka::{Message, Offset, TopicPartitionList};
 
-    let (consumer, partitions) = group_free_reader(broker, topic)?;
-    let mut remaining = std::collections::BTreeMap::new();
-    let mut assignment = TopicPartitionList::new();
-    for partition in 0..partitions {
-        let (low, high) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10))?;
-        if high > low {
-            remaining.insert(partition, high);
-            assignment.add_partition_offset(topic, partition, Offset::Offset(low))?;
+    // Metadata and watermark calls block: keep them off the async runtime.
+    let (reader_broker, name) = (broker.clone(), topic.to_string());
+    let (consumer, mut remaining) = tokio::task::spawn_blocking(move || {
+        let (consumer, partitions) = group_free_reader(&reader_broker, &name)?;
+        let mut remaining = std::collections::BTreeMap::new();
+        let mut assignment = TopicPartitionList::new();
+        for partition in 0..partitions {
+            let (low, high) =
+                consumer.fetch_watermarks(&name, partition, Duration::from_secs(10))?;
+            if high > low {
+                remaining.insert(partition, high);
+                assignment.add_partition_offset(&name, partition, Offset::Offset(low))?;
+            }
         }
-    }
+        if !remaining.is_empty() {
+            consumer.assign(&assignment)?;
+        }
+        anyhow::Ok((consumer, remaining))
+    })
+    .await??;
+    let consumer = std::sync::Arc::new(consumer);
     let mut records = Vec::new();
-    if remaining.is_empty() {
-        return Ok(records);
-    }
-    consumer.assign(&assignment)?;
     let started = std::time::Instant::now();
     while !remaining.is_empty() {
         let left = deadline.saturating_sub(started.elapsed());
         if left.is_zero() {
             bail!("{topic} was not drained within {deadline:?}; partitions left (partition -> end offset): {remaining:?}");
         }
-        let message = match tokio::time::timeout(left, consumer.recv()).await {
-            Err(_) => continue,
+        let message = match tokio::time::timeout(left.min(Duration::from_secs(1)), consumer.recv())
+            .await
+        {
+            Err(_) => {
+                // Quiet for a second: were the records still awaited deleted
+                // meanwhile (a purge, retention)? Then there is nothing to wait for.
+                let (probe, name) = (consumer.clone(), topic.to_string());
+                let awaited: Vec<(i32, i64)> = remaining.iter().map(|(p, e)| (*p, *e)).collect();
+                let gone: Vec<i32> = tokio::task::spawn_blocking(move || {
+                    awaited
+                        .into_iter()
+                        .filter(|(p, end)| {
+                            probe
+                                .fetch_watermarks(&name, *p, Duration::from_secs(5))
+                                .is_ok_and(|(low, _)| low >= *end)
+                        })
+                        .map(|(p, _)| p)
+                        .collect()
+                })
+                .await?;
+                for partition in gone {
+                    remaining.remove(&partition);
+                }
+                continue;
+            }
             Ok(result) => result?,
         };
         // Records past the end offset seen at the start belong to the next read.

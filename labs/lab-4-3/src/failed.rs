@@ -165,8 +165,15 @@ impl Failed<'_> {
     /// 4.4). A replay that fails again must not go back into the DLQ: the next
     /// replay would pick it up, and round it would go.
     fn parking_topic(&self) -> Option<&str> {
-        let parking = self.worker.pipeline.parking_topic.as_deref()?;
-        harness::replay::is_replay(self.message).then_some(parking)
+        let pipeline = self.worker.pipeline;
+        let parking = pipeline.parking_topic.as_deref()?;
+        // A replay names the topic it came from; only one of ours counts, so a
+        // stray `replay-id` header on a first delivery cannot hide a payment in
+        // the parking topic.
+        let from =
+            harness::retry::header_value(self.message, harness::replay::REPLAYED_FROM_TOPIC)?;
+        let ours = from == pipeline.dlq_topic.as_bytes() || from == parking.as_bytes();
+        (ours && harness::replay::is_replay(self.message)).then_some(parking)
     }
 
     /// Dead-letter the record (`harness::dead_letter`, pointing at where the

@@ -252,8 +252,13 @@ impl PipelineStats {
     }
 
     pub(crate) fn record_lateness(&self, lateness_us: i64) {
+        // Enough for any report; a service that runs for weeks must not grow
+        // this list forever.
+        const MAX_SAMPLES: usize = 100_000;
         if let Ok(mut samples) = self.lateness_us.lock() {
-            samples.push(lateness_us);
+            if samples.len() < MAX_SAMPLES {
+                samples.push(lateness_us);
+            }
         }
     }
 

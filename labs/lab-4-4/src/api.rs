@@ -72,6 +72,7 @@ pub fn router<E: Exercise>(state: Arc<AppState>) -> Router {
         .route("/api/v1/dlq/replay", post(replay::<E>))
         .route("/api/v1/dlq/purge", post(purge::<E>))
         .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
 }
 
@@ -88,10 +89,21 @@ pub enum ApiError {
     NoTokenConfigured,
     #[error("no such endpoint")]
     NotFound,
+    #[error(
+        "this endpoint does not take that method (see the API table in labs/lab-4-4/README.md)"
+    )]
+    MethodNotAllowed,
     #[error("Kafka is not answering: {0}")]
     Unavailable(String),
     #[error("{0}")]
     NotImplemented(String),
+    /// The request is fine, the service's state refuses it.
+    #[error("{0}")]
+    Conflict(String),
+    /// A bug on our side (a purge plan with a negative cut, a metrics encoder
+    /// that fails): a 500 is the honest answer.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl IntoResponse for ApiError {
@@ -101,8 +113,11 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NoTokenConfigured => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut response = (
             status,
@@ -154,8 +169,10 @@ impl FromRequestParts<Arc<AppState>> for Admin {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+            // The scheme is case-insensitive (RFC 9110); the token is not.
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, token)| token.trim());
         // Constant time: a comparison that stops at the first wrong byte tells
         // an attacker, one timing at a time, how much of the token is right.
         if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
@@ -192,7 +209,10 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> AppResult {
-    let text = state.metrics.render().map_err(unavailable)?;
+    let text = state
+        .metrics
+        .render()
+        .map_err(|e| ApiError::Internal(format!("encoding the metrics: {e:#}")))?;
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -203,6 +223,8 @@ async fn metrics(State(state): State<Arc<AppState>>) -> AppResult {
         .into_response())
 }
 
+/// Records waiting at each retry level: the level group's lag, from Kafka (so it
+/// counts replays, and what other instances of the service hold, too).
 fn messages_in_retry(state: &AppState) -> Vec<Value> {
     let pipeline = &state.topology.pipeline;
     (1..=pipeline.levels())
@@ -210,7 +232,7 @@ fn messages_in_retry(state: &AppState) -> Vec<Value> {
             json!({
                 "level": level,
                 "topic": pipeline.retry_topic(level),
-                "waiting": state.stats.waiting_at(level),
+                "waiting": state.metrics.lag_of(&pipeline.processor_group(level)).unwrap_or(0),
             })
         })
         .collect()
@@ -291,8 +313,13 @@ async fn dlq_messages(
         .await
         .map_err(unavailable)?;
     let replayed = state.journal.load().await.map_err(unavailable)?;
-    let listing = dlq::list(&snapshot, &filter, query.page(), &replayed.coordinates())
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let listing = dlq::list(
+        &snapshot,
+        &filter,
+        query.page(),
+        &replayed.covered_in(&snapshot),
+    )
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok(Json(listing).into_response())
 }
 
@@ -315,7 +342,12 @@ async fn dlq_stats(
         .await
         .map_err(unavailable)?;
     let replayed = state.journal.load().await.map_err(unavailable)?;
-    Ok(Json(dlq::stats(&snapshot, &filter, &replayed.coordinates())).into_response())
+    Ok(Json(dlq::stats(
+        &snapshot,
+        &filter,
+        &replayed.covered_in(&snapshot),
+    ))
+    .into_response())
 }
 
 /// Seed 003's `GET /api/v1/dlt/count`: records in the DLQ right now (purged
@@ -359,15 +391,23 @@ async fn stats(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// The body of `POST /api/payments`: a payment, with defaults for what a quick
-/// `curl` leaves out.
+/// `curl` leaves out. The seeds' spellings work too (seed 003's `orderId` and
+/// `status`, camelCase ids); anything else is refused, so a typo is a 400, not a
+/// silently dropped field.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewPayment {
+    #[serde(alias = "paymentId", alias = "orderId")]
     payment_id: Option<String>,
+    #[serde(alias = "customerId")]
     customer_id: Option<String>,
     amount: f64,
     currency: Option<String>,
     merchant: Option<String>,
+    /// Seed 003 sends `"status": "PENDING"`; a new payment is always pending.
+    #[serde(default)]
+    #[allow(dead_code)]
+    status: Option<String>,
 }
 
 async fn create_payment(
@@ -459,6 +499,21 @@ struct DryRun {
     dry_run: bool,
 }
 
+/// Run an operation in a task of its own. hyper drops a handler's future when
+/// the client goes away (a proxy timeout, a Ctrl-C on curl); a replay dropped
+/// between a send and its journal record would send that record again next
+/// time. In its own task, it runs to the end whoever is still listening.
+async fn run_to_completion<T, F, Fut>(state: Arc<AppState>, operation: F) -> Result<T, ApiError>
+where
+    F: FnOnce(Arc<AppState>) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::spawn(operation(state))
+        .await
+        .map_err(|e| ApiError::Internal(format!("the operation failed: {e}")))
+}
+
 /// `POST /api/v1/dlq/replay[?dry_run=true]`, body: a filter (`{}` = everything).
 async fn replay<E: Exercise>(
     _admin: Admin,
@@ -468,19 +523,53 @@ async fn replay<E: Exercise>(
 ) -> AppResult {
     let Query(DryRun { dry_run }) = query.map_err(bad_query)?;
     let Json(filter) = body.map_err(bad_json)?;
-    let _one_at_a_time = state.operations.lock().await;
-    let summary = run_replay::<E>(
-        &state.broker,
-        &state.topology,
-        &state.forward,
-        &ReplayRequest { filter, dry_run },
-    )
-    .await
+    let summary = run_to_completion(state, move |state| async move {
+        let _one_at_a_time = state.operations.lock().await;
+        run_replay::<E>(
+            &state.broker,
+            &state.topology,
+            &state.forward,
+            &ReplayRequest { filter, dry_run },
+        )
+        .await
+    })
+    .await?
     .map_err(|failure| match failure {
         ReplayFailure::BadFilter(error) => ApiError::BadRequest(error.to_string()),
+        ReplayFailure::Refused(why) => ApiError::Conflict(why),
         ReplayFailure::Kafka(error) => unavailable(error),
     })?;
     Ok(Json(summary).into_response())
+}
+
+/// The body of a purge, flat and strict: every field is checked, so a body that
+/// means something else (`"dry_run": true` in the body instead of the query, a
+/// partition with mode `replayed`) is refused instead of purging more than asked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PurgeBody {
+    mode: String,
+    partition: Option<i32>,
+    offset: Option<i64>,
+}
+
+impl PurgeBody {
+    fn request(&self) -> Result<PurgeRequest, ApiError> {
+        match (self.mode.as_str(), self.partition, self.offset) {
+            ("replayed", None, None) => Ok(PurgeRequest::Replayed),
+            ("replayed", _, _) => Err(ApiError::BadRequest(
+                "mode \"replayed\" takes no partition or offset".into(),
+            )),
+            ("before", Some(partition), Some(offset)) => PurgeRequest::before(partition, offset)
+                .map_err(|e| ApiError::BadRequest(e.to_string())),
+            ("before", _, _) => Err(ApiError::BadRequest(
+                "mode \"before\" needs a partition and an offset".into(),
+            )),
+            (other, _, _) => Err(ApiError::BadRequest(format!(
+                "unknown purge mode {other:?}: \"replayed\" or \"before\""
+            ))),
+        }
+    }
 }
 
 /// `POST /api/v1/dlq/purge[?dry_run=true]`, body: `{"mode": "replayed"}` or
@@ -489,25 +578,74 @@ async fn purge<E: Exercise>(
     _admin: Admin,
     State(state): State<Arc<AppState>>,
     query: Result<Query<DryRun>, QueryRejection>,
-    body: Result<Json<PurgeRequest>, JsonRejection>,
+    body: Result<Json<PurgeBody>, JsonRejection>,
 ) -> AppResult {
     let Query(DryRun { dry_run }) = query.map_err(bad_query)?;
-    let Json(request) = body.map_err(bad_json)?;
-    let _one_at_a_time = state.operations.lock().await;
-    let summary = run_purge::<E>(
-        &state.broker,
-        &state.topology.pipeline.dlq_topic,
-        &state.journal,
-        &request,
-        dry_run,
-    )
-    .await
+    let Json(body) = body.map_err(bad_json)?;
+    let request = body.request()?;
+    let summary = run_to_completion(state, move |state| async move {
+        let _one_at_a_time = state.operations.lock().await;
+        run_purge::<E>(
+            &state.broker,
+            &state.topology.pipeline.dlq_topic,
+            &state.journal,
+            &request,
+            dry_run,
+        )
+        .await
+    })
+    .await?
     .map_err(|failure| match failure {
         PurgeFailure::Refused(error) => ApiError::BadRequest(error.to_string()),
+        PurgeFailure::BadPlan(why) => ApiError::Internal(format!("refusing the plan: {why}")),
         PurgeFailure::Unsupported => {
             ApiError::NotImplemented(PurgeFailure::Unsupported.to_string())
         }
         PurgeFailure::Kafka(error) => unavailable(error),
     })?;
     Ok(Json(summary).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn purge_body(json: &str) -> Result<PurgeRequest, String> {
+        let body: PurgeBody = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        body.request().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_purge_body_means_exactly_one_thing() {
+        assert_eq!(
+            purge_body(r#"{"mode": "replayed"}"#),
+            Ok(PurgeRequest::Replayed)
+        );
+        assert_eq!(
+            purge_body(r#"{"mode": "before", "partition": 1, "offset": 40}"#),
+            Ok(PurgeRequest::Before {
+                partition: 1,
+                offset: 40
+            })
+        );
+        // Each of these would purge more than was meant, if it were accepted.
+        for refused in [
+            r#"{"mode": "replayed", "dry_run": true}"#,
+            r#"{"mode": "replayed", "partition": 0, "offset": 5}"#,
+            r#"{"mode": "before", "partition": 0, "offset": -1}"#,
+            r#"{"mode": "before", "partition": 0}"#,
+            r#"{"mode": "everything"}"#,
+        ] {
+            assert!(purge_body(refused).is_err(), "accepted {refused}");
+        }
+    }
+
+    #[test]
+    fn payments_accept_the_seeds_spellings_and_refuse_typos() {
+        let seed_003: NewPayment =
+            serde_json::from_str(r#"{"orderId": "ORD-1", "amount": 100, "status": "PENDING"}"#)
+                .unwrap();
+        assert_eq!(seed_003.payment_id.as_deref(), Some("ORD-1"));
+        assert!(serde_json::from_str::<NewPayment>(r#"{"amount": 1, "ammount": 2}"#).is_err());
+    }
 }

@@ -18,6 +18,7 @@ pub struct ApiClient {
 #[derive(Debug, Clone)]
 pub struct ApiResponse {
     pub status: StatusCode,
+    pub content_type: Option<String>,
     pub body: Value,
     pub text: String,
 }
@@ -27,7 +28,12 @@ impl ApiClient {
         ApiClient {
             base_url: base_url.trim_end_matches('/').to_string(),
             token: token.map(str::to_string),
-            http: reqwest::Client::new(),
+            // A replay of a big DLQ takes a while; a hung handler must still not
+            // hang whoever called it.
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(120))
+                .build()
+                .unwrap_or_default(),
         }
     }
 
@@ -72,9 +78,19 @@ impl ApiClient {
         }
         let response = request.send().await.context("calling the admin API")?;
         let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = response.text().await.context("reading the response")?;
         let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
-        Ok(ApiResponse { status, body, text })
+        Ok(ApiResponse {
+            status,
+            content_type,
+            body,
+            text,
+        })
     }
 }
 

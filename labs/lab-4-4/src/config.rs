@@ -55,6 +55,9 @@ pub struct ServiceConfig {
     /// The simulated bank's failure rate (half transient, half permanent).
     #[arg(long, default_value_t = 0.0)]
     pub failure_rate: f64,
+    /// A finer failure mix than `failure_rate` (scenarios and tests set this).
+    #[arg(skip)]
+    pub failure_mix: Option<FailureMix>,
     /// Time scale of the bank's 100 ms calls (backoffs are given in ms already).
     #[arg(long, env = "LAB_TIME_SCALE", default_value_t = 1.0)]
     pub time_scale: f64,
@@ -80,7 +83,11 @@ impl ServiceConfig {
     /// backoff, parked replays.
     pub fn pipeline(&self) -> Pipeline {
         let scale = TimeScale::new(self.time_scale);
-        let gateway = Gateway::new(FailureMix::from_rate(self.failure_rate)).with_time_scale(scale);
+        let mix = self
+            .failure_mix
+            .clone()
+            .unwrap_or_else(|| FailureMix::from_rate(self.failure_rate));
+        let gateway = Gateway::new(mix).with_time_scale(scale);
         gateway.switches.set_zero_decimal_bug(self.with_bug);
         let mut pipeline = Pipeline::new(&self.topic, self.backoff(), gateway);
         if let Some(dlq) = &self.dlq_topic {
@@ -110,6 +117,7 @@ impl ServiceConfig {
             alert_min_outcomes: 10,
             alert_max_lag: 1000,
             failure_rate: 0.0,
+            failure_mix: None,
             time_scale: 0.1,
             with_bug: false,
         }

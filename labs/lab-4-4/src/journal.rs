@@ -16,11 +16,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use harness::replay::journal_topic;
-use harness::topics::{create_topics_with_config, read_all};
+use harness::topics::{create_topics_with_config, read_all, topic_exists};
 use harness::Broker;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
 use serde::{Deserialize, Serialize};
+
+use crate::dlq::{DlqEntry, DlqSnapshot};
 
 /// One journal record: a dead letter was replayed, and where it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +31,16 @@ pub struct JournalEntry {
     pub dlq_topic: String,
     pub dlq_partition: i32,
     pub dlq_offset: i64,
+    /// The dead letter's own Kafka timestamp: with the payment id, what tells this
+    /// dead letter from another one at the same coordinates (a DLQ topic that was
+    /// deleted and created again starts its offsets at 0 again).
+    #[serde(default)]
+    pub dlq_timestamp_ms: i64,
     pub payment_id: String,
+    /// Where the payment was first consumed (the dead letter's `original_*`): two
+    /// dead letters of one record (an at-least-once duplicate) share it.
+    #[serde(default)]
+    pub original: Option<(String, i32, i64)>,
     pub target_topic: String,
     pub target_partition: i32,
     pub target_offset: i64,
@@ -43,22 +54,52 @@ impl JournalEntry {
     }
 }
 
+/// The original record a dead letter stands for: (topic, partition, offset).
+pub fn original_of(entry: &DlqEntry) -> Option<(String, i32, i64)> {
+    entry.letter.as_ref().ok().map(|letter| {
+        (
+            letter.original_topic.clone(),
+            letter.original_partition,
+            letter.original_offset,
+        )
+    })
+}
+
 /// Every dead letter of one DLQ that was replayed, read from its journal.
 #[derive(Debug, Clone, Default)]
 pub struct Replayed {
     /// (DLQ partition, DLQ offset) -> the journal entry.
     entries: BTreeMap<(i32, i64), JournalEntry>,
+    /// Original records replayed (through any of their dead letters).
+    originals: BTreeSet<(String, i32, i64)>,
     /// Journal records that did not parse (reported, never trusted).
     pub unreadable: usize,
 }
 
 impl Replayed {
-    pub fn contains(&self, partition: i32, offset: i64) -> bool {
-        self.entries.contains_key(&(partition, offset))
+    /// Has `entry` been dealt with by a replay: this very dead letter (same
+    /// coordinates, same payment, same timestamp), or another dead letter of the
+    /// same original record?
+    pub fn covers(&self, entry: &DlqEntry) -> bool {
+        let same_letter = self
+            .entries
+            .get(&(entry.partition, entry.offset))
+            .is_some_and(|journaled| {
+                journaled.payment_id == entry.payment_id()
+                    && (journaled.dlq_timestamp_ms == 0
+                        || journaled.dlq_timestamp_ms == entry.timestamp_ms)
+            });
+        same_letter || original_of(entry).is_some_and(|o| self.originals.contains(&o))
     }
 
-    pub fn coordinates(&self) -> BTreeSet<(i32, i64)> {
-        self.entries.keys().copied().collect()
+    /// The DLQ records of `snapshot` that a replay has dealt with.
+    pub fn covered_in(&self, snapshot: &DlqSnapshot) -> BTreeSet<(i32, i64)> {
+        snapshot
+            .entries
+            .iter()
+            .filter(|e| self.covers(e))
+            .map(|e| (e.partition, e.offset))
+            .collect()
     }
 
     pub fn entries(&self) -> impl Iterator<Item = &JournalEntry> {
@@ -74,6 +115,9 @@ impl Replayed {
     }
 
     pub(crate) fn insert(&mut self, entry: JournalEntry) {
+        if let Some(original) = &entry.original {
+            self.originals.insert(original.clone());
+        }
         self.entries
             .insert((entry.dlq_partition, entry.dlq_offset), entry);
     }
@@ -106,8 +150,12 @@ impl ReplayJournal {
         .await
     }
 
-    /// Everything replayed so far.
+    /// Everything replayed so far. A journal topic that does not exist yet means
+    /// nothing was ever replayed (reading creates nothing).
     pub async fn load(&self) -> anyhow::Result<Replayed> {
+        if !topic_exists(&self.broker, &self.topic).await? {
+            return Ok(Replayed::default());
+        }
         let records = read_all(&self.broker, &self.topic, Duration::from_secs(60))
             .await
             .with_context(|| format!("reading the replay journal {}", self.topic))?;
@@ -141,5 +189,64 @@ impl ReplayJournal {
                 )
             })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use harness::dead_letter::DeadLetter;
+
+    use super::*;
+
+    fn entry(partition: i32, offset: i64, id: &str, timestamp_ms: i64) -> DlqEntry {
+        let letter: DeadLetter = serde_json::from_value(serde_json::json!({
+            "original_topic": "payments", "original_partition": 2, "original_offset": 17,
+            "original_key": id, "original_value": "{}", "error_reason": "bug",
+            "error_timestamp": 0, "failed_processing_attempts": 1, "error_type": "defect",
+            "error_class": "zero_decimal_currency_bug", "error_detail": null,
+            "consumer_group": "g", "first_failure_timestamp": "", "last_failure_timestamp": "",
+            "retry_count": 0, "original_timestamp_ms": null, "original_key_base64": null,
+            "original_value_base64": null, "original_headers": [], "schema_version": 1
+        }))
+        .unwrap();
+        DlqEntry {
+            partition,
+            offset,
+            timestamp_ms,
+            key: Some(id.as_bytes().to_vec()),
+            letter: Ok(letter),
+        }
+    }
+
+    fn journaled(e: &DlqEntry) -> JournalEntry {
+        JournalEntry {
+            replay_id: "replay-1".into(),
+            dlq_topic: "payments-dlq".into(),
+            dlq_partition: e.partition,
+            dlq_offset: e.offset,
+            dlq_timestamp_ms: e.timestamp_ms,
+            payment_id: e.payment_id(),
+            original: original_of(e),
+            target_topic: "payments-retry-1".into(),
+            target_partition: 0,
+            target_offset: 0,
+            replayed_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_journal_entry_covers_its_dead_letter_and_its_duplicates_only() {
+        let replayed_letter = entry(0, 3, "pay-1", 1_000);
+        let mut replayed = Replayed::default();
+        replayed.insert(journaled(&replayed_letter));
+        assert!(replayed.covers(&replayed_letter));
+        // The same record dead-lettered twice (at-least-once): already dealt with.
+        assert!(replayed.covers(&entry(1, 8, "pay-1", 2_000)));
+        // A DLQ created again: same coordinates, another payment. Not replayed.
+        let mut stranger = entry(0, 3, "pay-2", 5_000);
+        if let Ok(letter) = &mut stranger.letter {
+            letter.original_offset = 99;
+        }
+        assert!(!replayed.covers(&stranger));
     }
 }

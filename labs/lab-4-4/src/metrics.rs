@@ -47,6 +47,9 @@ pub struct Metrics {
     recent: Mutex<VecDeque<(i64, bool)>>,
     /// Failed attempts per reason, all levels together (for `/api/v1/stats`).
     by_reason: Mutex<BTreeMap<String, u64>>,
+    /// The last lag sampled per group (summed over its partitions).
+    group_lag: Mutex<BTreeMap<String, i64>>,
+    pub lag_sample_errors: IntCounter,
 }
 
 impl Metrics {
@@ -94,6 +97,11 @@ impl Metrics {
             "kafka_consumer_lag_total",
             "Consumer lag summed over the service's groups",
         )?;
+        let lag_sample_errors = IntCounter::new(
+            "kafka_consumer_lag_sample_errors_total",
+            "Lag samples that failed (the lag gauges keep their last value)",
+        )?;
+        registry.register(Box::new(lag_sample_errors.clone()))?;
         registry.register(Box::new(processed.clone()))?;
         registry.register(Box::new(dead_lettered.clone()))?;
         registry.register(Box::new(parked.clone()))?;
@@ -116,6 +124,8 @@ impl Metrics {
             lag_total,
             recent: Mutex::new(VecDeque::new()),
             by_reason: Mutex::new(BTreeMap::new()),
+            group_lag: Mutex::new(BTreeMap::new()),
+            lag_sample_errors,
         })
     }
 
@@ -132,15 +142,17 @@ impl Metrics {
         self.by_reason.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
+    /// The last lag sampled for `group` (records it has yet to commit), if any.
+    pub fn lag_of(&self, group: &str) -> Option<i64> {
+        self.group_lag.lock().ok()?.get(group).copied()
+    }
+
     /// (DLQ rate, outcomes in the window), and update the gauge.
     pub fn refresh_dlq_rate(&self) -> (f64, u64) {
         let Ok(mut recent) = self.recent.lock() else {
             return (0.0, 0);
         };
-        let since = now_ms() - DLQ_RATE_WINDOW.as_millis() as i64;
-        while recent.front().is_some_and(|(at, _)| *at < since) {
-            recent.pop_front();
-        }
+        trim_window(&mut recent);
         let decided = recent.len() as u64;
         let dead = recent.iter().filter(|(_, dead)| *dead).count() as f64;
         let rate = if decided == 0 {
@@ -150,6 +162,14 @@ impl Metrics {
         };
         self.dlq_rate.set(rate);
         (rate, decided)
+    }
+}
+
+/// Drop the outcomes older than the window.
+fn trim_window(recent: &mut VecDeque<(i64, bool)>) {
+    let since = now_ms() - DLQ_RATE_WINDOW.as_millis() as i64;
+    while recent.front().is_some_and(|(at, _)| *at < since) {
+        recent.pop_front();
     }
 }
 
@@ -168,25 +188,29 @@ impl PipelineObserver for Metrics {
     }
 
     fn outcome(&self, outcome: &Outcome) {
-        let dead = match outcome.status {
+        // The DLQ rate is about what flows *into the DLQ*: a parked replay does
+        // not, and it would page someone for a replay that is shrinking the DLQ.
+        let into_dlq = match outcome.status {
             OutcomeStatus::Processed => {
                 self.processed.inc();
-                false
+                Some(false)
             }
             OutcomeStatus::DeadLettered => {
                 self.dead_lettered.inc();
-                true
+                Some(true)
             }
             OutcomeStatus::Parked => {
                 self.parked.inc();
-                true
+                None
             }
-            OutcomeStatus::Skipped => true,
+            OutcomeStatus::Skipped => Some(true),
         };
         self.latency
             .observe(outcome.latency_ms().max(0) as f64 / 1000.0);
-        if let Ok(mut recent) = self.recent.lock() {
+        if let (Some(dead), Ok(mut recent)) = (into_dlq, self.recent.lock()) {
             recent.push_back((outcome.finished_at_ms, dead));
+            // Trimmed here too, so it stays bounded when nobody scrapes.
+            trim_window(&mut recent);
         }
     }
 }
@@ -214,19 +238,27 @@ pub fn sample_lag(
     let partitions = topology.partitions;
     Ok(std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
-            let mut total = 0;
             for (group, topic, consumer) in &probes {
-                if let Ok(lags) = group_lag(consumer, topic, partitions) {
-                    for (partition, lag) in lags {
-                        metrics
-                            .lag
-                            .with_label_values(&[group, topic, &partition.to_string()])
-                            .set(lag);
-                        total += lag;
+                match group_lag(consumer, topic, partitions) {
+                    Ok(lags) => {
+                        for (partition, lag) in &lags {
+                            metrics
+                                .lag
+                                .with_label_values(&[group, topic, &partition.to_string()])
+                                .set(*lag);
+                        }
+                        if let Ok(mut groups) = metrics.group_lag.lock() {
+                            groups.insert(group.clone(), lags.values().sum());
+                        }
                     }
+                    // Keep the last value: a broker outage must not clear a lag
+                    // alert. The error counter says the figure is getting old.
+                    Err(_) => metrics.lag_sample_errors.inc(),
                 }
             }
-            metrics.lag_total.set(total);
+            if let Ok(groups) = metrics.group_lag.lock() {
+                metrics.lag_total.set(groups.values().sum());
+            }
             // Sleep in short steps so a stop is noticed quickly.
             let until = std::time::Instant::now() + interval;
             while std::time::Instant::now() < until && !stop.load(Ordering::Relaxed) {
@@ -234,6 +266,27 @@ pub fn sample_lag(
             }
         }
     }))
+}
+
+/// The lag of every group of `topology`, summed, asked of Kafka now: 0 means
+/// every record on the live and retry topics is processed and committed.
+pub async fn lag_now(broker: &Broker, topology: &Topology) -> anyhow::Result<i64> {
+    let (broker, groups, partitions) = (broker.clone(), topology.groups(), topology.partitions);
+    tokio::task::spawn_blocking(move || {
+        let mut total = 0;
+        for (group, topic) in groups {
+            let consumer: BaseConsumer = broker
+                .client_config()
+                .set("group.id", &group)
+                .set("enable.auto.commit", "false")
+                .create()?;
+            total += group_lag(&consumer, &topic, partitions)?
+                .values()
+                .sum::<i64>();
+        }
+        Ok(total)
+    })
+    .await?
 }
 
 /// partition -> lag of `consumer`'s group on `topic`: high watermark minus the

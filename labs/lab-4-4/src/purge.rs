@@ -35,6 +35,17 @@ pub enum PurgeRequest {
     Replayed,
 }
 
+impl PurgeRequest {
+    /// A `Before` request, refusing a negative offset: DeleteRecords reads -1 as
+    /// "up to the high watermark", which is never what a negative number meant.
+    pub fn before(partition: i32, offset: i64) -> Result<PurgeRequest, PurgeError> {
+        if offset < 0 {
+            return Err(PurgeError::NegativeOffset { offset });
+        }
+        Ok(PurgeRequest::Before { partition, offset })
+    }
+}
+
 /// partition -> delete every record below this offset. Partitions not in the
 /// plan are left alone.
 pub type PurgePlan = BTreeMap<i32, i64>;
@@ -77,6 +88,8 @@ impl<'a> DlqView<'a> {
 pub enum PurgeError {
     #[error("the DLQ has no partition {partition} (it has {partitions})")]
     UnknownPartition { partition: i32, partitions: usize },
+    #[error("offset {offset} is negative (Kafka reads -1 as \"up to the end\")")]
+    NegativeOffset { offset: i64 },
     #[error("offset {offset} is past the end of partition {partition} (its next offset is {high}): there is nothing there to purge")]
     PastTheEnd {
         partition: i32,
@@ -102,6 +115,9 @@ pub struct PurgeSummary {
 pub enum PurgeFailure {
     #[error(transparent)]
     Refused(#[from] PurgeError),
+    /// The plan has a negative cut: a bug in the plan, refused before Kafka sees it.
+    #[error("refusing the plan: {0}")]
+    BadPlan(String),
     /// The broker cannot delete records at all (the embedded mock).
     #[error("the embedded mock broker does not implement DeleteRecords; purge needs a real Kafka broker (docker compose up -d, or KAFKA_BOOTSTRAP_SERVERS). A dry run shows the plan")]
     Unsupported,
@@ -118,8 +134,15 @@ pub async fn run_purge<E: Exercise>(
     dry_run: bool,
 ) -> Result<PurgeSummary, PurgeFailure> {
     let snapshot = DlqSnapshot::read(broker, dlq_topic).await?;
-    let replayed = journal.load().await?.coordinates();
+    let replayed = journal.load().await?.covered_in(&snapshot);
     let plan = E::purge_plan(request, &DlqView::new(&snapshot, &replayed))?;
+    // Offset -1 means "the high watermark" to DeleteRecords: a plan with a negative
+    // cut would empty the partition. That is never what a plan means.
+    if let Some((&partition, &offset)) = plan.iter().find(|(_, cut)| **cut < 0) {
+        return Err(PurgeFailure::BadPlan(format!(
+            "partition {partition} would be cut at offset {offset}, and DeleteRecords reads a negative offset as \"everything\""
+        )));
+    }
     let deleted_if_done = |lows: &BTreeMap<i32, (i64, i64)>| -> BTreeMap<i32, i64> {
         plan.iter()
             .map(|(p, cut)| {

@@ -1,7 +1,7 @@
 //! Replaying dead letters: the toolbox your `Exercise::replay` works with, and
 //! the run around it (read the DLQ and the journal, select, call you, check).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::dlq::{DlqEntry, DlqSnapshot, Filter, FilterError};
-use crate::journal::{JournalEntry, ReplayJournal, Replayed};
+use crate::journal::{original_of, JournalEntry, ReplayJournal, Replayed};
 use crate::topology::Topology;
 use crate::Exercise;
 
@@ -88,6 +88,9 @@ pub struct ReplaySummary {
     pub already_replayed: usize,
     /// Skipped: not a dead letter, or its bytes do not decode.
     pub not_replayable: usize,
+    /// Left out of `selected`: dead letters of records this pipeline does not
+    /// consume (another pipeline sharing the DLQ). Filled in by the toolbox.
+    pub other_pipeline: usize,
     /// Payment ids this run replayed (or would), in DLQ order.
     pub payment_ids: Vec<String>,
     /// Records actually produced, per topic: filled in by the toolbox, not by you.
@@ -98,12 +101,15 @@ pub struct ReplaySummary {
 pub struct Replay<'a> {
     run: ReplayRun,
     selected: Vec<&'a DlqEntry>,
+    other_pipeline: usize,
     replayed: &'a Replayed,
     journal: &'a ReplayJournal,
     producer: &'a FutureProducer,
     topology: &'a Topology,
     dry_run: bool,
     sent_to: Mutex<BTreeMap<String, usize>>,
+    /// Original records replayed by this run so far.
+    originals_this_run: Mutex<BTreeSet<(String, i32, i64)>>,
 }
 
 impl<'a> Replay<'a> {
@@ -121,9 +127,16 @@ impl<'a> Replay<'a> {
         self.dry_run
     }
 
-    /// Did an earlier run (per the journal) replay `entry` already?
+    /// Was `entry` replayed already: by an earlier run (per the journal), or by
+    /// this run through another dead letter of the same original record (the
+    /// pipeline is at-least-once, so one record can be dead-lettered twice)?
     pub fn already_replayed(&self, entry: &DlqEntry) -> bool {
-        self.replayed.contains(entry.partition, entry.offset)
+        let this_run = original_of(entry).is_some_and(|original| {
+            self.originals_this_run
+                .lock()
+                .is_ok_and(|done| done.contains(&original))
+        });
+        this_run || self.replayed.covers(entry)
     }
 
     /// The live topic, where new payments arrive (seed 001's replay goes here).
@@ -144,6 +157,7 @@ impl<'a> Replay<'a> {
             dlq_topic: self.run.dlq_topic.clone(),
             dry_run: self.dry_run,
             selected: self.selected.len(),
+            other_pipeline: self.other_pipeline,
             ..ReplaySummary::default()
         }
     }
@@ -194,13 +208,19 @@ impl<'a> Replay<'a> {
         entry: &DlqEntry,
         delivered: &Delivered,
     ) -> anyhow::Result<()> {
+        let original = original_of(entry);
+        if let (Some(original), Ok(mut done)) = (&original, self.originals_this_run.lock()) {
+            done.insert(original.clone());
+        }
         self.journal
             .record(&JournalEntry {
                 replay_id: self.run.id.clone(),
                 dlq_topic: self.run.dlq_topic.clone(),
                 dlq_partition: entry.partition,
                 dlq_offset: entry.offset,
+                dlq_timestamp_ms: entry.timestamp_ms,
                 payment_id: entry.payment_id(),
+                original,
                 target_topic: delivered.topic.clone(),
                 target_partition: delivered.partition,
                 target_offset: delivered.offset,
@@ -215,6 +235,9 @@ impl<'a> Replay<'a> {
 pub enum ReplayFailure {
     #[error(transparent)]
     BadFilter(#[from] FilterError),
+    /// The pipeline cannot take a replay (no retry level consumes the target).
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Kafka(#[from] anyhow::Error),
 }
@@ -228,22 +251,34 @@ pub async fn run_replay<E: Exercise>(
     request: &ReplayRequest,
 ) -> Result<ReplaySummary, ReplayFailure> {
     let filter = request.filter.compile()?;
+    if topology.pipeline.levels() == 0 {
+        return Err(ReplayFailure::Refused(
+            "the pipeline has no retry levels (DLQ_MAX_RETRIES=0): nothing would consume a replay on the first retry topic".into(),
+        ));
+    }
     let snapshot = DlqSnapshot::read(broker, &topology.pipeline.dlq_topic).await?;
     let journal = ReplayJournal::new(broker, &topology.pipeline.dlq_topic, producer.clone());
     let replayed = journal.load().await?;
+    let (selected, other_pipeline): (Vec<&DlqEntry>, Vec<&DlqEntry>) = snapshot
+        .entries
+        .iter()
+        .filter(|e| filter.matches(e))
+        .partition(|e| {
+            e.letter
+                .as_ref()
+                .map_or(true, |letter| topology.consumes(&letter.original_topic))
+        });
     let replay = Replay {
         run: ReplayRun::new(&topology.pipeline.dlq_topic),
-        selected: snapshot
-            .entries
-            .iter()
-            .filter(|e| filter.matches(e))
-            .collect(),
+        selected,
+        other_pipeline: other_pipeline.len(),
         replayed: &replayed,
         journal: &journal,
         producer,
         topology,
         dry_run: request.dry_run,
         sent_to: Mutex::new(BTreeMap::new()),
+        originals_this_run: Mutex::new(BTreeSet::new()),
     };
     let sent_to = {
         let summary = E::replay(&replay).await?;

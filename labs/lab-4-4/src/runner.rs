@@ -52,7 +52,13 @@ pub async fn service_main<E: Exercise>() -> anyhow::Result<()> {
     );
     tokio::select! {
         _ = crate::service::termination_signal() => {
-            eprintln!("stopping: finishing the records in hand, leaving the rest uncommitted ...");
+            eprintln!("stopping: finishing the records in hand, leaving the rest uncommitted (again to quit now) ...");
+            tokio::spawn(async {
+                crate::service::termination_signal().await;
+                // At-least-once makes this safe too: nothing uncommitted is lost.
+                eprintln!("stopping now: uncommitted records will be consumed again");
+                std::process::exit(130);
+            });
         }
         _ = wait_until_finished(&service) => {}
     }
@@ -133,18 +139,23 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
         .replayed_outcomes(&ids, since, Duration::from_secs(120))
         .await;
     progress.finish_and_clear();
-    let outcomes = match outcomes {
-        Ok(outcomes) => outcomes,
-        Err(error) => {
-            println!("⚠️  {error}");
-            run.watcher.snapshot()
-        }
-    };
+    if let Err(error) = outcomes {
+        println!("⚠️  {error}");
+    }
+    // Judge only once every group has committed everything: a duplicate outcome
+    // would have arrived by then.
+    if let Err(error) = run.idle(Duration::from_secs(60)).await {
+        println!("⚠️  {error}");
+    }
+    let outcomes = run.watcher.snapshot();
     let (again, _) = run.replay(filter.clone(), false).await?;
     println!(
         "4/5 the same replay again: replayed {}, already replayed {}",
         again["replayed"], again["already_replayed"]
     );
+
+    // Checked before the purge: provenance points at DLQ records it deletes.
+    let bytes = verdicts::replays_are_byte_exact(&run, &ids).await?;
 
     // Purge what was replayed: the dry run's plan must cut each partition after
     // its replayed prefix and nowhere else; then, on a real broker, for real.
@@ -186,7 +197,6 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
 
     println!("{}", outcome_table(&run, &outcomes, since));
     let exactly_once = verdicts::replayed_exactly_once(&run, &ids, &outcomes, since);
-    let bytes = verdicts::replays_are_byte_exact(&run, &ids).await?;
     let live = verdicts::live_topic_untouched(&run).await?;
     let no_op = Findings {
         examined: 1,

@@ -24,7 +24,7 @@ use lab_4_3::pipeline::{forward_producer, PipelineStats};
 use lab_4_3::running::RunningPipeline;
 use lab_4_3_solution::Solution as PipelineSolution;
 use rdkafka::producer::{FutureProducer, Producer};
-use tokio::sync::{oneshot, Mutex};
+use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
 use crate::config::ServiceConfig;
@@ -32,6 +32,11 @@ use crate::journal::ReplayJournal;
 use crate::metrics::{sample_lag, Metrics, Thresholds};
 use crate::topology::Topology;
 use crate::Exercise;
+
+/// How long requests in flight get to finish after a shutdown was asked for. A
+/// client that stalls mid-request must not keep the pipeline from stopping
+/// (Kubernetes sends SIGKILL 30 s after SIGTERM).
+pub const HTTP_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often consumer lag is sampled.
 pub const LAG_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
@@ -63,7 +68,7 @@ pub struct ServiceHandle {
     /// Where the API listens (the real port when the config asked for port 0).
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -73,13 +78,9 @@ impl ServiceHandle {
     }
 
     /// Shut down as on SIGTERM (see the module docs) and wait until done.
-    pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        if let Some(signal) = self.shutdown.take() {
-            let _ = signal.send(());
-        }
-        (&mut self.task)
-            .await
-            .context("the service task panicked")?
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.context("the service task panicked")?
     }
 
     /// Has the service stopped on its own (an error)?
@@ -137,24 +138,36 @@ pub async fn start<E: Exercise>(
         lag_stop.clone(),
     )?;
 
-    let (shutdown, shutdown_requested) = oneshot::channel::<()>();
+    let (shutdown, requested) = watch::channel(false);
     let app = crate::api::router::<E>(state.clone());
     let task_state = state.clone();
     let task = tokio::spawn(async move {
         let pipeline = Arc::new(Mutex::new(Some(running)));
         let watchdog = tokio::spawn(watch_members(pipeline.clone(), task_state.clone()));
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = shutdown_requested.await;
-            })
-            .await;
+        let mut drain_started = requested.clone();
+        let mut stop_accepting = requested;
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stop_accepting.wait_for(|asked| *asked).await;
+        });
+        let served = tokio::select! {
+            served = std::future::IntoFuture::into_future(server) => served,
+            _ = async {
+                let _ = drain_started.wait_for(|asked| *asked).await;
+                tokio::time::sleep(HTTP_DRAIN_TIMEOUT).await;
+            } => {
+                eprintln!("⚠️  requests still in flight after {HTTP_DRAIN_TIMEOUT:?}: stopping anyway");
+                Ok(())
+            }
+        };
         watchdog.abort();
         let stopped = match pipeline.lock().await.take() {
             Some(running) => running.stop().await,
             None => Ok(()),
         };
+        // The sampler notices within 50 ms, or after its current broker call (up
+        // to 5 s when the broker is gone): not worth waiting for.
         lag_stop.store(true, Ordering::Relaxed);
-        let _ = tokio::task::spawn_blocking(move || sampler.join()).await;
+        drop(sampler);
         let _ = task_state.payments.flush(Duration::from_secs(5));
         let _ = task_state.forward.flush(Duration::from_secs(5));
         served.context("the admin API failed")?;
@@ -163,7 +176,7 @@ pub async fn start<E: Exercise>(
     Ok(ServiceHandle {
         addr,
         state,
-        shutdown: Some(shutdown),
+        shutdown,
         task,
     })
 }

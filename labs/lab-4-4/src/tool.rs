@@ -83,7 +83,7 @@ pub enum Command {
         #[arg(long, requires = "before_offset")]
         partition: Option<i32>,
         /// Delete the records of --partition below this DLQ offset.
-        #[arg(long, requires = "partition")]
+        #[arg(long, requires = "partition", allow_negative_numbers = true)]
         before_offset: Option<i64>,
         #[arg(long)]
         dry_run: bool,
@@ -125,7 +125,7 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
         Command::List { filter, page } => {
             let filter = filter.compile()?;
             let snapshot = DlqSnapshot::read(broker, &dlq_topic).await?;
-            let replayed = journal.load().await?.coordinates();
+            let replayed = journal.load().await?.covered_in(&snapshot);
             let listing = dlq::list(&snapshot, &filter, *page, &replayed)?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&listing)?);
@@ -156,7 +156,7 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
                     "{dlq_topic} has no record at partition {partition}, offset {offset} (that partition holds offsets {low}..{high})"
                 );
             };
-            let listed = Listed::of(entry, replayed.contains(*partition, *offset));
+            let listed = Listed::of(entry, replayed.covers(entry));
             let original = entry
                 .letter
                 .as_ref()
@@ -179,7 +179,7 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
         Command::Stats { filter } => {
             let filter = filter.compile()?;
             let snapshot = DlqSnapshot::read(broker, &dlq_topic).await?;
-            let replayed = journal.load().await?.coordinates();
+            let replayed = journal.load().await?.covered_in(&snapshot);
             let stats = dlq::stats(&snapshot, &filter, &replayed);
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&stats)?);
@@ -234,10 +234,9 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
         } => {
             let request = match (replayed, partition, before_offset) {
                 (true, _, _) => PurgeRequest::Replayed,
-                (false, Some(partition), Some(offset)) => PurgeRequest::Before {
-                    partition: *partition,
-                    offset: *offset,
-                },
+                (false, Some(partition), Some(offset)) => {
+                    PurgeRequest::before(*partition, *offset)?
+                }
                 _ => anyhow::bail!(
                     "say what to purge: --replayed, or --partition P --before-offset O"
                 ),

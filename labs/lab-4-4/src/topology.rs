@@ -34,6 +34,13 @@ impl Topology {
         journal_topic(&self.pipeline.dlq_topic)
     }
 
+    /// Is `topic` one this pipeline consumes (the live topic or a retry level)?
+    /// A dead letter from anywhere else belongs to another pipeline.
+    pub fn consumes(&self, topic: &str) -> bool {
+        topic == self.pipeline.topic
+            || (1..=self.pipeline.levels()).any(|level| self.pipeline.retry_topic(level) == topic)
+    }
+
     /// Every consumer group the service runs: the live topic's, then each level's.
     pub fn groups(&self) -> Vec<(String, String)> {
         std::iter::once((

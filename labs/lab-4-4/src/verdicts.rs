@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use harness::dead_letter::RawHeader;
 use harness::outcomes::{Outcome, OutcomeStatus};
-use harness::replay::{PROVENANCE_HEADERS, REPLAY_ID};
+use harness::replay::{
+    PROVENANCE_HEADERS, REPLAYED_AT_MS, REPLAYED_FROM_OFFSET, REPLAYED_FROM_PARTITION,
+    REPLAYED_FROM_TOPIC, REPLAY_ID,
+};
 use harness::retry::raw_headers;
 use harness::topics::read_all;
 use harness::Broker;
@@ -70,8 +73,8 @@ fn without_provenance(headers: Vec<RawHeader>) -> Vec<RawHeader> {
 }
 
 /// Every replay on the first retry topic is its original record byte for byte
-/// (key, value, headers in order), plus provenance; and each of `ids` was
-/// replayed there exactly once.
+/// (key, value, headers in order), followed by provenance headers that point at
+/// the dead letter it came from; and each of `ids` was replayed there once.
 pub async fn replays_are_byte_exact(run: &IncidentRun, ids: &[String]) -> anyhow::Result<Findings> {
     let pipeline = &run.service.state.topology.pipeline;
     let deadline = Duration::from_secs(60);
@@ -81,6 +84,9 @@ pub async fn replays_are_byte_exact(run: &IncidentRun, ids: &[String]) -> anyhow
         .filter_map(|m| m.key().map(|k| (k.to_vec(), m)))
         .collect();
     let retries = read_all(&run.broker, &pipeline.retry_topic(1), deadline).await?;
+    // Provenance is checked against the DLQ as it was replayed: read it now,
+    // before any purge.
+    let dlq = DlqSnapshot::read(&run.broker, &pipeline.dlq_topic).await?;
     let mut findings = Findings::default();
     let mut replayed: BTreeMap<String, usize> = BTreeMap::new();
     for message in retries.iter().filter(|m| harness::replay::is_replay(*m)) {
@@ -101,14 +107,19 @@ pub async fn replays_are_byte_exact(run: &IncidentRun, ids: &[String]) -> anyhow
                 original.payload().map_or(0, <[u8]>::len)
             ));
         }
-        let headers = without_provenance(raw_headers(message).unwrap_or_default());
+        let all_headers = raw_headers(message).unwrap_or_default();
         let original_headers = raw_headers(*original).unwrap_or_default();
-        if headers != original_headers {
+        // The originals first, in order, then provenance only.
+        let (first, rest) = all_headers.split_at(original_headers.len().min(all_headers.len()));
+        if first != original_headers.as_slice() || !without_provenance(rest.to_vec()).is_empty() {
             findings.problems.push(format!(
-                "{id}: headers {:?} instead of the original {:?}",
-                keys(&headers),
+                "{id}: headers {:?} instead of the original {:?} followed by provenance",
+                keys(&all_headers),
                 keys(&original_headers)
             ));
+        }
+        if let Some(problem) = provenance_problem(&all_headers, &dlq, &key) {
+            findings.problems.push(format!("{id}: {problem}"));
         }
     }
     for id in ids {
@@ -129,6 +140,46 @@ pub async fn replays_are_byte_exact(run: &IncidentRun, ids: &[String]) -> anyhow
         ));
     }
     Ok(findings)
+}
+
+/// What is wrong with a replay's provenance headers, if anything: they must name
+/// a run, the DLQ, and a DLQ record of the same payment.
+fn provenance_problem(headers: &[RawHeader], dlq: &DlqSnapshot, key: &[u8]) -> Option<String> {
+    let value = |name: &str| -> Option<String> {
+        headers
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.as_deref())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    let Some(replay_id) = value(REPLAY_ID).filter(|v| !v.is_empty()) else {
+        return Some(format!("no {REPLAY_ID}"));
+    };
+    if value(REPLAYED_FROM_TOPIC).as_deref() != Some(dlq.topic.as_str()) {
+        return Some(format!(
+            "{REPLAYED_FROM_TOPIC} is {:?}, not {}",
+            value(REPLAYED_FROM_TOPIC),
+            dlq.topic
+        ));
+    }
+    let partition = value(REPLAYED_FROM_PARTITION).and_then(|v| v.parse::<i32>().ok());
+    let offset = value(REPLAYED_FROM_OFFSET).and_then(|v| v.parse::<i64>().ok());
+    let points_at_it = dlq.entries.iter().any(|e| {
+        Some(e.partition) == partition && Some(e.offset) == offset && e.key.as_deref() == Some(key)
+    });
+    if !points_at_it {
+        return Some(format!(
+            "{REPLAYED_FROM_PARTITION}/{REPLAYED_FROM_OFFSET} = {partition:?}/{offset:?} is not a dead letter of this payment (replay {replay_id})"
+        ));
+    }
+    if value(REPLAYED_AT_MS)
+        .and_then(|v| v.parse::<i64>().ok())
+        .is_none()
+    {
+        return Some(format!("{REPLAYED_AT_MS} is not a time in ms"));
+    }
+    None
 }
 
 fn keys(headers: &[RawHeader]) -> Vec<&str> {

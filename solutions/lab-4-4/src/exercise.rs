@@ -115,3 +115,97 @@ impl Exercise for Solution {
         Ok(plan)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use lab_4_4::dlq::{DlqEntry, DlqSnapshot};
+
+    use super::*;
+
+    /// A DLQ with these (partition, low, high) and records at `offsets`.
+    fn dlq(marks: &[(i32, i64, i64)], offsets: &[(i32, i64)]) -> DlqSnapshot {
+        DlqSnapshot {
+            topic: "payments-dlq".into(),
+            watermarks: marks.iter().map(|(p, l, h)| (*p, (*l, *h))).collect(),
+            entries: offsets
+                .iter()
+                .map(|(partition, offset)| DlqEntry {
+                    partition: *partition,
+                    offset: *offset,
+                    timestamp_ms: 0,
+                    key: Some(format!("pay-{partition}-{offset}").into_bytes()),
+                    letter: Err("not needed to plan a purge".into()),
+                })
+                .collect(),
+        }
+    }
+
+    fn plan(
+        request: PurgeRequest,
+        snapshot: &DlqSnapshot,
+        replayed: &[(i32, i64)],
+    ) -> Result<PurgePlan, PurgeError> {
+        let replayed: BTreeSet<(i32, i64)> = replayed.iter().copied().collect();
+        Solution::purge_plan(&request, &DlqView::new(snapshot, &replayed))
+    }
+
+    #[test]
+    fn before_cuts_one_partition_within_its_watermarks() {
+        let snapshot = dlq(&[(0, 5, 10), (1, 0, 3)], &[]);
+        let before = |partition, offset| PurgeRequest::Before { partition, offset };
+        assert_eq!(
+            plan(before(0, 7), &snapshot, &[]),
+            Ok(BTreeMap::from([(0, 7)]))
+        );
+        assert_eq!(
+            plan(before(0, 10), &snapshot, &[]),
+            Ok(BTreeMap::from([(0, 10)]))
+        );
+        // At or below the low watermark: nothing to delete, nothing planned.
+        assert_eq!(plan(before(0, 5), &snapshot, &[]), Ok(BTreeMap::new()));
+        assert_eq!(plan(before(0, 2), &snapshot, &[]), Ok(BTreeMap::new()));
+        assert_eq!(
+            plan(before(0, 11), &snapshot, &[]),
+            Err(PurgeError::PastTheEnd {
+                partition: 0,
+                offset: 11,
+                high: 10
+            })
+        );
+        assert_eq!(
+            plan(before(7, 1), &snapshot, &[]),
+            Err(PurgeError::UnknownPartition {
+                partition: 7,
+                partitions: 2
+            })
+        );
+    }
+
+    #[test]
+    fn replayed_cuts_each_partition_after_its_replayed_prefix_only() {
+        let snapshot = dlq(
+            &[(0, 5, 10), (1, 0, 2), (2, 3, 7)],
+            &[
+                (0, 5),
+                (0, 6),
+                (0, 7),
+                (0, 8),
+                (0, 9),
+                (1, 0),
+                (1, 1),
+                (2, 3),
+                (2, 5),
+                (2, 6),
+            ],
+        );
+        let replayed = [(0, 5), (0, 6), (0, 8), (1, 1), (2, 3), (2, 5), (2, 6)];
+        assert_eq!(
+            plan(PurgeRequest::Replayed, &snapshot, &replayed),
+            // Partition 0 stops at 7 (not replayed), though 8 was; partition 1's
+            // first record was not replayed; partition 2 has an offset gap at 4.
+            Ok(BTreeMap::from([(0, 7), (2, 7)]))
+        );
+    }
+}
