@@ -162,6 +162,14 @@ async fn purge_and_check(
     );
 }
 
+/// Every record of the run's replay journal.
+async fn journal_records(run: &IncidentRun) -> Vec<rdkafka::message::OwnedMessage> {
+    let topic = &run.service.state.journal.topic;
+    read_all(&run.broker, topic, Duration::from_secs(30))
+        .await
+        .unwrap()
+}
+
 /// POST a payment over the API; its id.
 async fn create_payment(api: &ApiClient, id: &str, currency: &str) -> String {
     let body = json!({"payment_id": id, "amount": 42.5, "currency": currency});
@@ -333,13 +341,7 @@ mod checks {
         let before = watermarks(&run.broker, &retry_1).await.unwrap();
         let (dry, _) = run.replay(IncidentRun::bug_filter(), true).await.unwrap();
         let after = watermarks(&run.broker, &retry_1).await.unwrap();
-        let journal = read_all(
-            &run.broker,
-            &run.service.state.journal.topic,
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+        let journal = journal_records(&run).await;
         criterion.expect(
             dry["replayed"] == ids.len()
                 && dry["sent_to"] == json!({})
@@ -375,13 +377,7 @@ mod checks {
             ),
             format!("{} (first run: {first})", second["already_replayed"]),
         );
-        let journal = read_all(
-            &run.broker,
-            &run.service.state.journal.topic,
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+        let journal = journal_records(&run).await;
         criterion.expect(
             journal.len() == ids.len(),
             format!(

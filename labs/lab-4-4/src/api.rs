@@ -44,7 +44,7 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
-use crate::dlq::{self, DlqSnapshot, Filter, Page};
+use crate::dlq::{self, Filter, Page};
 use crate::metrics::alerts;
 use crate::purge::{run_purge, PurgeFailure, PurgeRequest};
 use crate::replay::{run_replay, ReplayFailure, ReplayRequest};
@@ -309,17 +309,13 @@ async fn dlq_messages(
         .filter()
         .compile()
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let snapshot = DlqSnapshot::read(&state.broker, &state.topology.pipeline.dlq_topic)
+    let (snapshot, replayed) = state
+        .journal
+        .read_dlq(&state.topology.pipeline.dlq_topic)
         .await
         .map_err(unavailable)?;
-    let replayed = state.journal.load().await.map_err(unavailable)?;
-    let listing = dlq::list(
-        &snapshot,
-        &filter,
-        query.page(),
-        &replayed.covered_in(&snapshot),
-    )
-    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let listing = dlq::list(&snapshot, &filter, query.page(), &replayed)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok(Json(listing).into_response())
 }
 
@@ -338,16 +334,12 @@ async fn dlq_stats(
         .filter()
         .compile()
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let snapshot = DlqSnapshot::read(&state.broker, &state.topology.pipeline.dlq_topic)
+    let (snapshot, replayed) = state
+        .journal
+        .read_dlq(&state.topology.pipeline.dlq_topic)
         .await
         .map_err(unavailable)?;
-    let replayed = state.journal.load().await.map_err(unavailable)?;
-    Ok(Json(dlq::stats(
-        &snapshot,
-        &filter,
-        &replayed.covered_in(&snapshot),
-    ))
-    .into_response())
+    Ok(Json(dlq::stats(&snapshot, &filter, &replayed)).into_response())
 }
 
 /// Seed 003's `GET /api/v1/dlt/count`: records in the DLQ right now (purged

@@ -123,6 +123,26 @@ impl Replayed {
     }
 }
 
+/// The `cleanup.policy` of `topic`, as the broker reports it.
+async fn cleanup_policy(broker: &Broker, topic: &str) -> anyhow::Result<String> {
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+        broker.client_config().create()?;
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let resources = admin
+        .describe_configs(&[ResourceSpecifier::Topic(topic)], &options)
+        .await?;
+    let resource = resources
+        .into_iter()
+        .next()
+        .context("no answer")?
+        .map_err(|code| anyhow::anyhow!("{code}"))?;
+    Ok(resource
+        .get("cleanup.policy")
+        .and_then(|entry| entry.value.clone())
+        .unwrap_or_else(|| "delete".into()))
+}
+
 /// The journal of one DLQ topic.
 #[derive(Clone)]
 pub struct ReplayJournal {
@@ -140,14 +160,27 @@ impl ReplayJournal {
         }
     }
 
-    /// Create the journal topic (one partition, compacted) if it is missing.
+    /// Create the journal topic (one partition, compacted) if it is missing, and
+    /// warn when an existing one is not compacted: with plain retention, its
+    /// entries expire after a week and every replayed dead letter looks new again.
     pub async fn create(broker: &Broker, dlq_topic: &str) -> anyhow::Result<()> {
+        let topic = journal_topic(dlq_topic);
         create_topics_with_config(
             broker,
-            &[(journal_topic(dlq_topic).as_str(), 1)],
+            &[(topic.as_str(), 1)],
             &[("cleanup.policy", "compact")],
         )
-        .await
+        .await?;
+        if broker.embedded().is_none() {
+            match cleanup_policy(broker, &topic).await {
+                Ok(policy) if policy.split(',').any(|p| p.trim() == "compact") => {}
+                Ok(policy) => eprintln!(
+                    "⚠️  replay journal {topic} has cleanup.policy={policy}: its entries will expire, and the dead letters they cover will look unreplayed (set cleanup.policy=compact)"
+                ),
+                Err(error) => eprintln!("⚠️  cannot check the replay journal's cleanup.policy: {error:#}"),
+            }
+        }
+        Ok(())
     }
 
     /// Everything replayed so far. A journal topic that does not exist yet means
@@ -170,6 +203,17 @@ impl ReplayJournal {
             }
         }
         Ok(replayed)
+    }
+
+    /// The DLQ as it is now, and which of its records a replay has dealt with
+    /// (what listings mark `replayed` and a purge of the replayed may cut).
+    pub async fn read_dlq(
+        &self,
+        dlq_topic: &str,
+    ) -> anyhow::Result<(DlqSnapshot, BTreeSet<(i32, i64)>)> {
+        let snapshot = DlqSnapshot::read(&self.broker, dlq_topic).await?;
+        let covered = self.load().await?.covered_in(&snapshot);
+        Ok((snapshot, covered))
     }
 
     /// Write `entry` and wait for the broker's ack.

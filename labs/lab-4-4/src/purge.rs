@@ -133,8 +133,7 @@ pub async fn run_purge<E: Exercise>(
     request: &PurgeRequest,
     dry_run: bool,
 ) -> Result<PurgeSummary, PurgeFailure> {
-    let snapshot = DlqSnapshot::read(broker, dlq_topic).await?;
-    let replayed = journal.load().await?.covered_in(&snapshot);
+    let (snapshot, replayed) = journal.read_dlq(dlq_topic).await?;
     let plan = E::purge_plan(request, &DlqView::new(&snapshot, &replayed))?;
     // Offset -1 means "the high watermark" to DeleteRecords: a plan with a negative
     // cut would empty the partition. That is never what a plan means.

@@ -11,10 +11,11 @@ use harness::backoff::BackoffPolicy;
 use harness::gateway::{FailureMix, Gateway};
 use harness::measure::summary::table;
 use harness::replay::parking_topic;
+use harness::topics::topic_exists;
 use harness::{Broker, Purpose};
 use lab_4_3::pipeline::{forward_producer, Pipeline};
 
-use crate::dlq::{self, DlqSnapshot, Filter, Listed, Page};
+use crate::dlq::{self, Filter, Listed, Page};
 use crate::journal::ReplayJournal;
 use crate::purge::{run_purge, PurgeRequest, PurgeSummary};
 use crate::replay::{run_replay, ReplayRequest, ReplaySummary};
@@ -116,16 +117,18 @@ pub async fn tool_main<E: Exercise>() -> anyhow::Result<()> {
 pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result<()> {
     let topology = args.topology();
     let dlq_topic = topology.pipeline.dlq_topic.clone();
+    if !topic_exists(broker, &dlq_topic).await? {
+        anyhow::bail!(
+            "there is no topic {dlq_topic} on {}: check --topic / --dlq-topic",
+            broker.label()
+        );
+    }
     let producer = forward_producer(broker)?;
-    // Any dead-letter topic can be worked on (the parking topic too): its journal
-    // is created on first use.
-    ReplayJournal::create(broker, &dlq_topic).await?;
     let journal = ReplayJournal::new(broker, &dlq_topic, producer.clone());
     match &args.command {
         Command::List { filter, page } => {
             let filter = filter.compile()?;
-            let snapshot = DlqSnapshot::read(broker, &dlq_topic).await?;
-            let replayed = journal.load().await?.covered_in(&snapshot);
+            let (snapshot, replayed) = journal.read_dlq(&dlq_topic).await?;
             let listing = dlq::list(&snapshot, &filter, *page, &replayed)?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&listing)?);
@@ -140,8 +143,7 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
             }
         }
         Command::Show { partition, offset } => {
-            let snapshot = DlqSnapshot::read(broker, &dlq_topic).await?;
-            let replayed = journal.load().await?;
+            let (snapshot, replayed) = journal.read_dlq(&dlq_topic).await?;
             let Some(entry) = snapshot
                 .entries
                 .iter()
@@ -156,7 +158,7 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
                     "{dlq_topic} has no record at partition {partition}, offset {offset} (that partition holds offsets {low}..{high})"
                 );
             };
-            let listed = Listed::of(entry, replayed.covers(entry));
+            let listed = Listed::of(entry, replayed.contains(&(entry.partition, entry.offset)));
             let original = entry
                 .letter
                 .as_ref()
@@ -178,8 +180,7 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
         }
         Command::Stats { filter } => {
             let filter = filter.compile()?;
-            let snapshot = DlqSnapshot::read(broker, &dlq_topic).await?;
-            let replayed = journal.load().await?.covered_in(&snapshot);
+            let (snapshot, replayed) = journal.read_dlq(&dlq_topic).await?;
             let stats = dlq::stats(&snapshot, &filter, &replayed);
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&stats)?);
@@ -219,6 +220,9 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
             }
         }
         Command::Replay { filter, dry_run } => {
+            // Any dead-letter topic can be replayed (the parking topic too): its
+            // journal is created on first use.
+            ReplayJournal::create(broker, &dlq_topic).await?;
             let request = ReplayRequest {
                 filter: filter.clone(),
                 dry_run: *dry_run,
