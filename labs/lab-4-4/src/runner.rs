@@ -218,8 +218,11 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
         ("a second replay is a no-op", &no_op),
         ("the purge cuts only replayed prefixes", &purge_plan),
     ] {
-        let mark = if findings.ok() { "✅" } else { "❌" };
-        println!("  {mark} {label}: {}", findings.summary());
+        if findings.ok() {
+            println!("  ✅ {label} ({} checked)", findings.examined);
+        } else {
+            println!("  ❌ {label}: {}", findings.summary());
+        }
     }
     run.shutdown().await
 }
