@@ -203,17 +203,25 @@ pub async fn read_all(
     let consumer = std::sync::Arc::new(consumer);
     let mut records = Vec::new();
     let started = std::time::Instant::now();
+    let mut last_check = started;
     while !remaining.is_empty() {
         let left = deadline.saturating_sub(started.elapsed());
         if left.is_zero() {
             bail!("{topic} was not drained within {deadline:?}; partitions left (partition -> end offset): {remaining:?}");
         }
-        let message = match tokio::time::timeout(left.min(Duration::from_secs(1)), consumer.recv())
-            .await
-        {
-            Err(_) => {
-                // Quiet for a second: were the records still awaited deleted
-                // meanwhile (a purge, retention)? Then there is nothing to wait for.
+        // Every second, whatever the traffic on other partitions: were records
+        // still awaited deleted meanwhile (a purge, retention)? Then there is
+        // nothing left to wait for on that partition.
+        let received = if last_check.elapsed() >= Duration::from_secs(1) {
+            None
+        } else {
+            tokio::time::timeout(left.min(Duration::from_secs(1)), consumer.recv())
+                .await
+                .ok()
+        };
+        let message = match received {
+            None => {
+                last_check = std::time::Instant::now();
                 let (probe, name) = (consumer.clone(), topic.to_string());
                 let awaited: Vec<(i32, i64)> = remaining.iter().map(|(p, e)| (*p, *e)).collect();
                 let gone: Vec<i32> = tokio::task::spawn_blocking(move || {
@@ -233,7 +241,7 @@ pub async fn read_all(
                 }
                 continue;
             }
-            Ok(result) => result?,
+            Some(result) => result?,
         };
         // Records past the end offset seen at the start belong to the next read.
         let Some(&end) = remaining.get(&message.partition()) else {

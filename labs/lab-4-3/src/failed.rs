@@ -47,7 +47,8 @@ impl Worker<'_> {
         if let Some(produced_at) = state.and_then(|s| s.origin.timestamp_ms) {
             outcome.produced_at_ms = produced_at;
         }
-        self.pipeline.observe(|o| o.outcome(&outcome));
+        let replayed = harness::replay::is_replay(message);
+        self.pipeline.observe(|o| o.outcome(&outcome, replayed));
         self.reporter.report(&outcome).await
     }
 }
@@ -160,9 +161,10 @@ impl Failed<'_> {
         Ok(())
     }
 
-    /// The parking topic, when this record is a replay (it carries
-    /// `harness::replay::REPLAY_ID`) and the pipeline parks failed replays (Lab
-    /// 4.4). A replay that fails again must not go back into the DLQ: the next
+    /// The parking topic, when this record is a replay of this pipeline's DLQ or
+    /// parking topic (it carries `harness::replay::REPLAY_ID` and a
+    /// `REPLAYED_FROM_TOPIC` naming one of them) and the pipeline parks failed
+    /// replays (Lab 4.4). A replay that fails again must not go back into the DLQ: the next
     /// replay would pick it up, and round it would go.
     fn parking_topic(&self) -> Option<&str> {
         let pipeline = self.worker.pipeline;

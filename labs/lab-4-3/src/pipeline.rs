@@ -88,8 +88,9 @@ pub trait PipelineObserver: Send + Sync + std::fmt::Debug {
     fn failure(&self, _level: u32, _error: &PaymentError) {}
     /// A payment was sent on to retry `level`, and the broker acknowledged it.
     fn retried(&self, _level: u32) {}
-    /// A payment's outcome was decided (processed, dead-lettered or parked).
-    fn outcome(&self, _outcome: &Outcome) {}
+    /// A payment's outcome was decided (processed, dead-lettered or parked);
+    /// `replayed`: it came from a replay of the DLQ, not from live traffic.
+    fn outcome(&self, _outcome: &Outcome, _replayed: bool) {}
 }
 
 impl Pipeline {

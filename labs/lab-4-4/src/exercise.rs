@@ -26,8 +26,9 @@ impl Exercise for Starter {
     /// - Add the provenance headers of `harness::replay` after the original ones:
     ///   `REPLAY_ID` (the run's id), `REPLAYED_FROM_TOPIC`, `_PARTITION`,
     ///   `_OFFSET` (the DLQ record's own coordinates) and `REPLAYED_AT_MS`. The
-    ///   pipeline parks a failed record that carries `REPLAY_ID` instead of
-    ///   dead-lettering it again.
+    ///   pipeline parks a failed record that carries `REPLAY_ID` and a
+    ///   `REPLAYED_FROM_TOPIC` naming this DLQ, instead of dead-lettering it
+    ///   again.
     fn replay_record(entry: &DlqEntry, _run: &ReplayRun) -> Result<ReplayRecord, ReplayError> {
         let letter = entry
             .letter

@@ -70,16 +70,18 @@ pub fn original_of(entry: &DlqEntry) -> Option<(String, i32, i64)> {
 pub struct Replayed {
     /// (DLQ partition, DLQ offset) -> the journal entry.
     entries: BTreeMap<(i32, i64), JournalEntry>,
-    /// Original records replayed (through any of their dead letters).
-    originals: BTreeSet<(String, i32, i64)>,
+    /// Original records replayed (through any of their dead letters) -> the
+    /// payment id and when it was replayed.
+    originals: BTreeMap<(String, i32, i64), (String, i64)>,
     /// Journal records that did not parse (reported, never trusted).
     pub unreadable: usize,
 }
 
 impl Replayed {
     /// Has `entry` been dealt with by a replay: this very dead letter (same
-    /// coordinates, same payment, same timestamp), or another dead letter of the
-    /// same original record?
+    /// coordinates, same payment, same timestamp), or an at-least-once duplicate
+    /// of it (another dead letter of the same original record and payment,
+    /// written before that replay; one written after is a new failure)?
     pub fn covers(&self, entry: &DlqEntry) -> bool {
         let same_letter = self
             .entries
@@ -89,7 +91,12 @@ impl Replayed {
                     && (journaled.dlq_timestamp_ms == 0
                         || journaled.dlq_timestamp_ms == entry.timestamp_ms)
             });
-        same_letter || original_of(entry).is_some_and(|o| self.originals.contains(&o))
+        let duplicate = original_of(entry)
+            .and_then(|original| self.originals.get(&original))
+            .is_some_and(|(payment_id, replayed_at_ms)| {
+                *payment_id == entry.payment_id() && entry.timestamp_ms <= *replayed_at_ms
+            });
+        same_letter || duplicate
     }
 
     /// The DLQ records of `snapshot` that a replay has dealt with.
@@ -116,7 +123,10 @@ impl Replayed {
 
     pub(crate) fn insert(&mut self, entry: JournalEntry) {
         if let Some(original) = &entry.original {
-            self.originals.insert(original.clone());
+            self.originals.insert(
+                original.clone(),
+                (entry.payment_id.clone(), entry.replayed_at_ms),
+            );
         }
         self.entries
             .insert((entry.dlq_partition, entry.dlq_offset), entry);
@@ -274,7 +284,7 @@ mod tests {
             target_topic: "payments-retry-1".into(),
             target_partition: 0,
             target_offset: 0,
-            replayed_at_ms: 0,
+            replayed_at_ms: 10_000,
         }
     }
 
@@ -286,11 +296,11 @@ mod tests {
         assert!(replayed.covers(&replayed_letter));
         // The same record dead-lettered twice (at-least-once): already dealt with.
         assert!(replayed.covers(&entry(1, 8, "pay-1", 2_000)));
-        // A DLQ created again: same coordinates, another payment. Not replayed.
-        let mut stranger = entry(0, 3, "pay-2", 5_000);
-        if let Ok(letter) = &mut stranger.letter {
-            letter.original_offset = 99;
-        }
-        assert!(!replayed.covers(&stranger));
+        // A DLQ created again: same coordinates (and, live topic recreated too,
+        // same original coordinates), another payment. Not replayed.
+        assert!(!replayed.covers(&entry(0, 3, "pay-2", 5_000)));
+        // The same record failing again *after* the replay (a rewound group): a
+        // new failure, not a duplicate.
+        assert!(!replayed.covers(&entry(1, 9, "pay-1", 50_000)));
     }
 }

@@ -187,9 +187,11 @@ impl PipelineObserver for Metrics {
         self.retries.with_label_values(&[&level.to_string()]).inc();
     }
 
-    fn outcome(&self, outcome: &Outcome) {
-        // The DLQ rate is about what flows *into the DLQ*: a parked replay does
-        // not, and it would page someone for a replay that is shrinking the DLQ.
+    fn outcome(&self, outcome: &Outcome, replayed: bool) {
+        // The DLQ rate is about live traffic flowing *into the DLQ*. Replays are
+        // left out of both sides: a parked one would page someone for a replay
+        // that is shrinking the DLQ, and a thousand processed ones would hide a
+        // live outage behind a low rate.
         let into_dlq = match outcome.status {
             OutcomeStatus::Processed => {
                 self.processed.inc();
@@ -207,6 +209,7 @@ impl PipelineObserver for Metrics {
         };
         self.latency
             .observe(outcome.latency_ms().max(0) as f64 / 1000.0);
+        let into_dlq = into_dlq.filter(|_| !replayed);
         if let (Some(dead), Ok(mut recent)) = (into_dlq, self.recent.lock()) {
             recent.push_back((outcome.finished_at_ms, dead));
             // Trimmed here too, so it stays bounded when nobody scrapes.

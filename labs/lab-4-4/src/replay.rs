@@ -131,12 +131,21 @@ impl<'a> Replay<'a> {
     /// this run through another dead letter of the same original record (the
     /// pipeline is at-least-once, so one record can be dead-lettered twice)?
     pub fn already_replayed(&self, entry: &DlqEntry) -> bool {
-        let this_run = original_of(entry).is_some_and(|original| {
-            self.originals_this_run
-                .lock()
-                .is_ok_and(|done| done.contains(&original))
-        });
-        this_run || self.replayed.covers(entry)
+        let Some(original) = original_of(entry) else {
+            return self.replayed.covers(entry);
+        };
+        let Ok(mut this_run) = self.originals_this_run.lock() else {
+            return self.replayed.covers(entry);
+        };
+        if this_run.contains(&original) || self.replayed.covers(entry) {
+            return true;
+        }
+        // A dry run never calls record_replayed: note the original here, so its
+        // count matches what the real run would send.
+        if self.dry_run {
+            this_run.insert(original);
+        }
+        false
     }
 
     /// The live topic, where new payments arrive (seed 001's replay goes here).

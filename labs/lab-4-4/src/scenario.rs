@@ -165,9 +165,35 @@ impl IncidentRun {
     }
 
     /// Wait until the service is idle: every group has committed everything on
-    /// its topic (so no outcome is still on its way, duplicates included).
+    /// its topic, and the watcher has read every outcome written (so no outcome
+    /// is still on its way, duplicates included).
     pub async fn idle(&self, deadline: Duration) -> anyhow::Result<()> {
         let topology = &self.service.state.topology;
+        self.lag_zero(topology, deadline).await?;
+        let outcomes = topology.pipeline.outcomes_topic();
+        let written: i64 = watermarks(&self.broker, &outcomes)
+            .await?
+            .values()
+            .map(|(low, high)| high - low)
+            .sum();
+        self.watcher
+            .wait_for("the watcher to read every outcome", deadline, |seen| {
+                let read = (seen.len() + self.watcher.unreadable()) as i64;
+                if read >= written {
+                    Ok(())
+                } else {
+                    Err(format!("{read} of {written} read"))
+                }
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn lag_zero(
+        &self,
+        topology: &crate::topology::Topology,
+        deadline: Duration,
+    ) -> anyhow::Result<()> {
         harness::wait::until_async(
             "the service to be idle",
             deadline,

@@ -3,8 +3,10 @@
 //! nothing.
 //!
 //! Shutdown order, and why:
-//! 1. The API stops accepting requests and finishes the ones in flight (a replay
-//!    half done would be resumed by the journal anyway, but finishing is nicer).
+//! 1. The API stops accepting requests and finishes the ones in flight, and any
+//!    replay or purge still running, each within [`HTTP_DRAIN_TIMEOUT`]. (A replay
+//!    cut short is resumed from the journal; at worst its current record is sent
+//!    again.)
 //! 2. Every pipeline member finishes the record in hand and leaves its group.
 //!    It commits only after a record was processed or its forward acknowledged,
 //!    so whatever it had not finished is simply consumed again by the next
@@ -160,6 +162,15 @@ pub async fn start<E: Exercise>(
             }
         };
         watchdog.abort();
+        // A replay or purge runs in a task of its own (so a client hanging up
+        // cannot cut it between a send and its journal record): let it finish too,
+        // within the same bound, before anything it uses goes away.
+        if tokio::time::timeout(HTTP_DRAIN_TIMEOUT, task_state.operations.lock())
+            .await
+            .is_err()
+        {
+            eprintln!("⚠️  a replay or purge still running after {HTTP_DRAIN_TIMEOUT:?}: stopping anyway (its next run resumes from the journal)");
+        }
         let stopped = match pipeline.lock().await.take() {
             Some(running) => running.stop().await,
             None => Ok(()),

@@ -222,7 +222,9 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
         Command::Replay { filter, dry_run } => {
             // Any dead-letter topic can be replayed (the parking topic too): its
             // journal is created on first use.
-            ReplayJournal::create(broker, &dlq_topic).await?;
+            if !*dry_run {
+                ReplayJournal::create(broker, &dlq_topic).await?;
+            }
             let request = ReplayRequest {
                 filter: filter.clone(),
                 dry_run: *dry_run,

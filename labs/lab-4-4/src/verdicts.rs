@@ -226,6 +226,19 @@ pub fn replayed_prefix_cuts(
         .collect()
 }
 
+/// The cuts of a purge plan that delete something: a cut at or below its
+/// partition's low watermark is a no-op, and is left out, so two plans that do
+/// the same thing compare equal.
+pub fn effective_cuts(
+    plan: &BTreeMap<i32, i64>,
+    watermarks: &BTreeMap<i32, (i64, i64)>,
+) -> BTreeMap<i32, i64> {
+    plan.iter()
+        .filter(|(p, cut)| **cut > watermarks.get(p).map_or(0, |(low, _)| *low))
+        .map(|(p, cut)| (*p, *cut))
+        .collect()
+}
+
 /// Records in `topic` (high - low, summed).
 pub async fn records_in(broker: &Broker, topic: &str) -> anyhow::Result<i64> {
     Ok(watermarks(broker, topic)

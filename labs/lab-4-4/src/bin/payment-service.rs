@@ -4,9 +4,9 @@
 //! Delivery guarantee: at-least-once, nothing lost. Every member commits only
 //! after a payment was processed or its forward (retry, DLQ, parking) was
 //! acknowledged; on SIGTERM each finishes the record in hand and leaves the rest
-//! uncommitted for the next member. Limits: counters and `messagesInRetry` are
-//! this process's view; the API binds to loopback unless told otherwise, and
-//! replay, purge and the switches need `ADMIN_TOKEN`.
+//! uncommitted for the next member. Limits: the counters are this process's view
+//! (lag and `messagesInRetry` come from Kafka); the API binds to loopback unless
+//! told otherwise, and replay, purge and the switches need `ADMIN_TOKEN`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
