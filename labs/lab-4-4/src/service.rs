@@ -179,8 +179,13 @@ pub async fn start<E: Exercise>(
         // to 5 s when the broker is gone): not worth waiting for.
         lag_stop.store(true, Ordering::Relaxed);
         drop(sampler);
-        let _ = task_state.payments.flush(Duration::from_secs(5));
-        let _ = task_state.forward.flush(Duration::from_secs(5));
+        // flush blocks (up to its timeout): off the async workers.
+        let producers = task_state.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = producers.payments.flush(Duration::from_secs(5));
+            let _ = producers.forward.flush(Duration::from_secs(5));
+        })
+        .await;
         served.context("the admin API failed")?;
         stopped
     });
