@@ -27,7 +27,7 @@ use harness::wait;
 use harness::workload::Workload;
 use lab_4_4::client::ApiClient;
 use lab_4_4::config::ServiceConfig;
-use lab_4_4::dlq::{watermarks, DlqSnapshot};
+use lab_4_4::dlq::{records, records_in, watermarks, DlqSnapshot};
 use lab_4_4::scenario::{statuses_since, IncidentRun, RunOptions, RUN_TOKEN};
 use lab_4_4::service::{start, ServiceHandle};
 use lab_4_4::truth::AfterReplay;
@@ -145,7 +145,7 @@ async fn purge_and_check(
     let left = read_all(&run.broker, dlq, Duration::from_secs(30))
         .await
         .unwrap();
-    let left_total: i64 = expected.values().map(|(l, h)| h - l).sum();
+    let left_total = records(expected);
     criterion.expect(
         left.len() as i64 == left_total,
         format!("{left_total} records still readable"),
@@ -267,9 +267,7 @@ mod checks {
         let run = after_first_pass::<E>(&mut criterion).await;
         run.fix_bug().await.unwrap();
         let pipeline = run.service.state.topology.pipeline.clone();
-        let dlq_before = verdicts::records_in(&run.broker, &pipeline.dlq_topic)
-            .await
-            .unwrap();
+        let dlq_before = records_in(&run.broker, &pipeline.dlq_topic).await.unwrap();
         let ids = run.truth.dead_lettered();
         let parked: Vec<String> = run
             .truth
@@ -299,9 +297,7 @@ mod checks {
                 looped.iter().take(3).collect::<Vec<_>>()
             ),
         );
-        let dlq_after = verdicts::records_in(&run.broker, &pipeline.dlq_topic)
-            .await
-            .unwrap();
+        let dlq_after = records_in(&run.broker, &pipeline.dlq_topic).await.unwrap();
         criterion.expect(
             dlq_after == dlq_before,
             format!("the DLQ still holds {dlq_before} records"),

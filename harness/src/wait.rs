@@ -28,20 +28,7 @@ pub async fn until<T, F>(
 where
     F: FnMut() -> Result<T, String>,
 {
-    let started = Instant::now();
-    loop {
-        match check() {
-            Ok(value) => return Ok(value),
-            Err(last_seen) if started.elapsed() >= deadline => {
-                return Err(TimedOut {
-                    what: what.to_string(),
-                    waited: started.elapsed(),
-                    last_seen,
-                })
-            }
-            Err(_) => tokio::time::sleep(every).await,
-        }
-    }
+    until_async(what, deadline, every, || std::future::ready(check())).await
 }
 
 /// [`until`] for a check that has to await (an HTTP call, a broker query).

@@ -203,8 +203,6 @@ pub fn forward_producer(broker: &Broker) -> anyhow::Result<FutureProducer> {
 pub struct PipelineStats {
     pub processed: AtomicU64,
     pub dead_lettered: AtomicU64,
-    /// Replayed payments that failed again and went to the parking topic.
-    pub parked: AtomicU64,
     /// Records forwarded into each retry level (index = level; 0 unused).
     pub sent_to_level: Vec<AtomicU64>,
     /// Records a level finished with: processed, or forwarded on (index = level).
@@ -226,7 +224,6 @@ impl PipelineStats {
         PipelineStats {
             processed: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
-            parked: AtomicU64::new(0),
             sent_to_level: counters(),
             done_at_level: counters(),
             forward_failures: AtomicU64::new(0),

@@ -24,6 +24,7 @@
 //! Every bad parameter is a 4xx with a JSON `{"success": false, "error": ...}`;
 //! a broker that fails is a 503.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +45,7 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
-use crate::dlq::{self, Filter, Page};
+use crate::dlq::{self, CompiledFilter, DlqSnapshot, Filter, Page};
 use crate::metrics::alerts;
 use crate::purge::{run_purge, PurgeFailure, PurgeRequest};
 use crate::replay::{run_replay, ReplayFailure, ReplayRequest};
@@ -299,12 +300,12 @@ impl ListingQuery {
     }
 }
 
-/// Seed 001's `GET /api/dlq/messages`, paged and filtered.
-async fn dlq_messages(
-    State(state): State<Arc<AppState>>,
-    query: Result<Query<ListingQuery>, QueryRejection>,
-) -> AppResult {
-    let Query(query) = query.map_err(bad_query)?;
+/// The query's filter (checked first: a bad one is a 400 before any Kafka call),
+/// the DLQ, and which of its records a replay has dealt with.
+async fn filtered_dlq(
+    state: &AppState,
+    query: &ListingQuery,
+) -> Result<(CompiledFilter, DlqSnapshot, BTreeSet<(i32, i64)>), ApiError> {
     let filter = query
         .filter()
         .compile()
@@ -314,6 +315,16 @@ async fn dlq_messages(
         .read_dlq(&state.topology.pipeline.dlq_topic)
         .await
         .map_err(unavailable)?;
+    Ok((filter, snapshot, replayed))
+}
+
+/// Seed 001's `GET /api/dlq/messages`, paged and filtered.
+async fn dlq_messages(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<ListingQuery>, QueryRejection>,
+) -> AppResult {
+    let Query(query) = query.map_err(bad_query)?;
+    let (filter, snapshot, replayed) = filtered_dlq(&state, &query).await?;
     let listing = dlq::list(&snapshot, &filter, query.page(), &replayed)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok(Json(listing).into_response())
@@ -330,15 +341,7 @@ async fn dlq_stats(
             "stats are not paged: drop page and page_size".into(),
         ));
     }
-    let filter = query
-        .filter()
-        .compile()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let (snapshot, replayed) = state
-        .journal
-        .read_dlq(&state.topology.pipeline.dlq_topic)
-        .await
-        .map_err(unavailable)?;
+    let (filter, snapshot, replayed) = filtered_dlq(&state, &query).await?;
     Ok(Json(dlq::stats(&snapshot, &filter, &replayed)).into_response())
 }
 
@@ -346,10 +349,9 @@ async fn dlq_stats(
 /// ones no longer count).
 async fn dlt_count(State(state): State<Arc<AppState>>) -> AppResult {
     let topic = &state.topology.pipeline.dlq_topic;
-    let marks = dlq::watermarks(&state.broker, topic)
+    let count = dlq::records_in(&state.broker, topic)
         .await
         .map_err(unavailable)?;
-    let count: i64 = marks.values().map(|(low, high)| high - low).sum();
     Ok(Json(json!({"dltTopic": topic, "count": count})).into_response())
 }
 

@@ -101,7 +101,7 @@ impl DlqSnapshot {
     /// Records physically in the topic: the sum of high - low. (Seed 003's "DLT
     /// count".)
     pub fn count(&self) -> i64 {
-        self.watermarks.values().map(|(low, high)| high - low).sum()
+        records(&self.watermarks)
     }
 
     /// The entries of one partition, in offset order.
@@ -110,6 +110,16 @@ impl DlqSnapshot {
             .iter()
             .filter(move |e| e.partition == partition)
     }
+}
+
+/// Records in partitions with these watermarks: the sum of high - low.
+pub fn records(watermarks: &BTreeMap<i32, (i64, i64)>) -> i64 {
+    watermarks.values().map(|(low, high)| high - low).sum()
+}
+
+/// Records in `topic` now (purged and expired ones no longer count).
+pub async fn records_in(broker: &Broker, topic: &str) -> anyhow::Result<i64> {
+    Ok(records(&watermarks(broker, topic).await?))
 }
 
 /// The low and high watermark of every partition of `topic`.

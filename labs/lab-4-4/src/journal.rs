@@ -109,18 +109,6 @@ impl Replayed {
             .collect()
     }
 
-    pub fn entries(&self) -> impl Iterator<Item = &JournalEntry> {
-        self.entries.values()
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     pub(crate) fn insert(&mut self, entry: JournalEntry) {
         if let Some(original) = &entry.original {
             self.originals.insert(

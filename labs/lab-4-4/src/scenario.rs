@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use crate::client::ApiClient;
 use crate::config::ServiceConfig;
-use crate::dlq::watermarks;
+use crate::dlq::{records_in, watermarks};
 use crate::service::{start, ServiceHandle};
 use crate::truth::GroundTruth;
 use crate::Exercise;
@@ -171,11 +171,7 @@ impl IncidentRun {
         let topology = &self.service.state.topology;
         self.lag_zero(topology, deadline).await?;
         let outcomes = topology.pipeline.outcomes_topic();
-        let written: i64 = watermarks(&self.broker, &outcomes)
-            .await?
-            .values()
-            .map(|(low, high)| high - low)
-            .sum();
+        let written = records_in(&self.broker, &outcomes).await?;
         self.watcher
             .wait_for("the watcher to read every outcome", deadline, |seen| {
                 let read = (seen.len() + self.watcher.unreadable()) as i64;

@@ -22,7 +22,7 @@ use anyhow::Context;
 use harness::gateway::FaultSwitches;
 use harness::outcomes::now_ms;
 use harness::Broker;
-use lab_4_3::pipeline::{forward_producer, PipelineStats};
+use lab_4_3::pipeline::forward_producer;
 use lab_4_3::running::RunningPipeline;
 use lab_4_3_solution::Solution as PipelineSolution;
 use rdkafka::producer::{FutureProducer, Producer};
@@ -49,7 +49,6 @@ pub struct AppState {
     pub broker: Broker,
     pub topology: Topology,
     pub metrics: Arc<Metrics>,
-    pub stats: Arc<PipelineStats>,
     pub switches: Arc<FaultSwitches>,
     pub thresholds: Thresholds,
     /// Produces `POST /api/payments` to the live topic.
@@ -121,7 +120,6 @@ pub async fn start<E: Exercise>(
         payments: harness::producer::payment_producer(broker)?,
         journal: ReplayJournal::new(broker, &topology.pipeline.dlq_topic, forward.clone()),
         forward,
-        stats: running.stats.clone(),
         config,
         broker: broker.clone(),
         topology,

@@ -239,15 +239,6 @@ pub fn effective_cuts(
         .collect()
 }
 
-/// Records in `topic` (high - low, summed).
-pub async fn records_in(broker: &Broker, topic: &str) -> anyhow::Result<i64> {
-    Ok(watermarks(broker, topic)
-        .await?
-        .values()
-        .map(|(low, high)| high - low)
-        .sum())
-}
-
 /// Payment ids of the records on `topic`.
 pub async fn payment_ids_on(broker: &Broker, topic: &str) -> anyhow::Result<Vec<String>> {
     Ok(read_all(broker, topic, Duration::from_secs(60))
