@@ -147,6 +147,41 @@ where
     Ok(topic_metadata.partitions().len() as i32)
 }
 
+/// Kafka's DeleteRecords: move each listed partition's low watermark of `topic`
+/// up to its cut (partition -> the first offset to keep). Kafka deletes
+/// prefixes of a partition, never a record in the middle. The embedded mock has
+/// no DeleteRecords: callers check [`Broker::embedded`] first.
+pub async fn delete_records(
+    broker: &Broker,
+    topic: &str,
+    cuts: &std::collections::BTreeMap<i32, i64>,
+) -> anyhow::Result<()> {
+    use rdkafka::{Offset, TopicPartitionList};
+
+    let admin: AdminClient<DefaultClientContext> = broker
+        .client_config()
+        .create()
+        .context("creating the admin client")?;
+    let mut offsets = TopicPartitionList::new();
+    for (partition, cut) in cuts {
+        offsets.add_partition_offset(topic, *partition, Offset::Offset(*cut))?;
+    }
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(15)));
+    let result = admin
+        .delete_records(&offsets, &options)
+        .await
+        .with_context(|| format!("DeleteRecords on {topic}"))?;
+    for element in result.elements() {
+        if let Err(error) = element.error() {
+            bail!(
+                "DeleteRecords refused partition {} of {topic}: {error}",
+                element.partition()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A consumer for reading `topic` without joining a group, and its partition
 /// count. It has a throwaway group id (librdkafka wants one) but never commits
 /// and is only ever `assign`ed, so it disturbs no consumer group's offsets.

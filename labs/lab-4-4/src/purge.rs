@@ -10,13 +10,8 @@
 //! it would for a real operator.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
-use anyhow::Context;
 use harness::Broker;
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -161,7 +156,7 @@ pub async fn run_purge<E: Exercise>(
         if broker.embedded().is_some() {
             return Err(PurgeFailure::Unsupported);
         }
-        delete_records(broker, dlq_topic, &plan).await?;
+        harness::topics::delete_records(broker, dlq_topic, &plan).await?;
         let after = watermarks(broker, dlq_topic).await?;
         summary.deleted = plan
             .keys()
@@ -180,30 +175,4 @@ pub async fn run_purge<E: Exercise>(
             .collect();
     }
     Ok(summary)
-}
-
-/// Kafka's DeleteRecords: move each partition's low watermark up to its cut.
-async fn delete_records(broker: &Broker, topic: &str, plan: &PurgePlan) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = broker
-        .client_config()
-        .create()
-        .context("creating the admin client")?;
-    let mut offsets = TopicPartitionList::new();
-    for (partition, cut) in plan {
-        offsets.add_partition_offset(topic, *partition, Offset::Offset(*cut))?;
-    }
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(15)));
-    let result = admin
-        .delete_records(&offsets, &options)
-        .await
-        .with_context(|| format!("DeleteRecords on {topic}"))?;
-    for element in result.elements() {
-        if let Err(error) = element.error() {
-            anyhow::bail!(
-                "DeleteRecords refused partition {} of {topic}: {error}",
-                element.partition()
-            );
-        }
-    }
-    Ok(())
 }
