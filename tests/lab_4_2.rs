@@ -14,12 +14,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use harness::broker::shared_test_broker;
+use harness::commit_watch::{guarded, CommitWatch, Placed};
 use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::{FailureMix, PaymentClass, PaymentError, PermanentReason, TransientReason};
 use harness::grading::Criterion;
+use harness::ledger::{dead_lettered_before, dead_lettered_twice, Route};
+use harness::outcomes::{now_ms, OutcomeStatus};
 use harness::payments::{PaymentGenerator, PoisonError, PoisonKind, PoisonRates};
 use harness::topics::{create_topics, read_all, unique_name};
-use harness::TimeScale;
+use harness::{wait, TimeScale};
 use lab_4_2::analyzer::{analyze, DlqReport};
 use lab_4_2::scenario::{DlqRun, Settled, NON_BLOCKING_RATIO_LIMIT};
 use lab_4_2::Exercise;
@@ -85,6 +88,27 @@ fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
         .and_then(|h| h.value)
 }
 
+/// Wait (up to a deadline) until the current consumer has failed `count` DLQ
+/// sends; `Ok(false)` if every payment settled first.
+async fn wait_for_failed_sends(run: &DlqRun, count: u64) -> Result<bool, wait::TimedOut> {
+    wait::until(
+        "DLQ sends to fail",
+        Duration::from_secs(60),
+        Duration::from_millis(50),
+        || {
+            let failures = run.stats().dlq_send_failures.load(Ordering::Relaxed);
+            if failures >= count {
+                return Ok(true);
+            }
+            match run.ledger.settled(&run.outcomes()) {
+                Ok(()) => Ok(false),
+                Err(progress) => Err(format!("{failures} failed DLQ sends; {progress}")),
+            }
+        },
+    )
+    .await
+}
+
 mod checks {
     use super::*;
 
@@ -97,17 +121,22 @@ mod checks {
         criterion.expect(
             accounting.lost() == 0
                 && accounting.wrong_fate.is_empty()
+                && accounting.duplicates == 0
                 && accounting.dead_lettered == expected
                 && accounting.processed == COUNT - expected,
-            format!("{} processed, {expected} dead-lettered, 0 lost", COUNT - expected),
             format!(
-                "{} processed, {} dead-lettered, {} lost ({} skipped, {} without outcome), {} with the wrong fate",
+                "{} processed, {expected} dead-lettered, 0 lost, one outcome each (no crash in this run)",
+                COUNT - expected
+            ),
+            format!(
+                "{} processed, {} dead-lettered, {} lost ({} skipped, {} without outcome), {} with the wrong fate, {} duplicate outcomes",
                 accounting.processed,
                 accounting.dead_lettered,
                 accounting.lost(),
                 accounting.skipped,
                 accounting.missing.len(),
-                accounting.wrong_fate.len()
+                accounting.wrong_fate.len(),
+                accounting.duplicates
             ),
         );
         // The outcomes say "dead-lettered"; the DLQ topic must agree.
@@ -340,24 +369,18 @@ mod checks {
         let mut run = DlqRun::start::<E>(broker, SEED, 30, poison, mix, scale(), false)
             .await
             .unwrap();
+        // Watch the group's commits for as long as the DLQ is missing: a commit
+        // past a record that was neither processed nor dead-lettered is the
+        // mistake itself, whether or not the record later comes back.
+        let watch = CommitWatch::start(
+            broker,
+            &[(run.group.clone(), run.input_topic.clone())],
+            Duration::from_millis(100),
+        )
+        .unwrap();
         // Two failed sends: the first record has failed, come back, and failed again,
         // so whatever the consumer commits around a failed send has been committed.
-        let failures_seen = harness::wait::until(
-            "two DLQ sends to fail",
-            Duration::from_secs(60),
-            Duration::from_millis(50),
-            || {
-                let failures = run.stats().dlq_send_failures.load(Ordering::Relaxed);
-                if failures >= 2 {
-                    return Ok(true);
-                }
-                match run.ledger.settled(&run.outcomes()) {
-                    Ok(()) => Ok(false),
-                    Err(progress) => Err(format!("{failures} failed DLQ sends; {progress}")),
-                }
-            },
-        )
-        .await;
+        let failures_seen = wait_for_failed_sends(&run, 2).await;
         criterion.expect(
             matches!(failures_seen, Ok(true)),
             "DLQ sends to fail (the DLQ topic is missing) and the failed record to be kept for later",
@@ -370,7 +393,49 @@ mod checks {
         // starts from the committed offsets, so anything committed past a record
         // that was never dead-lettered is lost right here.
         run.restart::<E>(broker).await.unwrap();
+        // Not an assertion: let the new consumer meet the outage too.
+        let _ = wait_for_failed_sends(&run, 1).await;
+        let outage_ends_at_ms = now_ms();
+        let commits = watch.finish().await;
+        let processed_meanwhile: BTreeSet<String> = run
+            .outcomes()
+            .into_iter()
+            .filter(|o| o.status == OutcomeStatus::Processed)
+            .map(|o| o.payment_id)
+            .collect();
         create_topics(broker, &[(&run.dlq_topic, 3)]).await.unwrap();
+        let placed: Vec<Placed> = run
+            .delivered
+            .iter()
+            .map(|d| Placed {
+                topic: run.input_topic.clone(),
+                level: 0,
+                partition: d.partition,
+                offset: d.offset,
+                payment_id: d.payment_id.clone(),
+            })
+            .collect();
+        let dlq = run.dlq_topic.clone();
+        let guarded = guarded(
+            &run.ledger,
+            &placed,
+            |route| (route == Route::DeadLetter).then(|| dlq.clone()),
+            &processed_meanwhile,
+        );
+        let passed = commits.passed(&guarded);
+        criterion.expect(
+            !guarded.is_empty() && passed.is_empty(),
+            format!(
+                "while the DLQ was missing, no commit past any of the {} records that could be neither processed nor dead-lettered",
+                guarded.len()
+            ),
+            format!(
+                "{} such commit(s) in {} rounds of samples, e.g. {:?}",
+                passed.len(),
+                commits.rounds,
+                passed.iter().take(3).collect::<Vec<_>>()
+            ),
+        );
         let settled = match run.settle(Duration::from_secs(60)).await {
             Ok(settled) => settled,
             Err(error) => {
@@ -382,6 +447,26 @@ mod checks {
                 return;
             }
         };
+        // A dead letter cannot be acknowledged by a topic that does not exist:
+        // an outcome that says so was reported before the ack.
+        let reported_early = dead_lettered_before(&settled.outcomes, outage_ends_at_ms);
+        criterion.expect(
+            reported_early.is_empty(),
+            "no payment reported dead-lettered while the DLQ did not exist (report only after the DLQ's ack)",
+            format!(
+                "{} reported dead-lettered before {} existed, e.g. {:?}",
+                reported_early.len(),
+                settled.dlq_topic,
+                reported_early.iter().take(3).collect::<Vec<_>>()
+            ),
+        );
+        // No crash after the DLQ came back: each payment is dead-lettered once.
+        let twice = dead_lettered_twice(&settled.outcomes, outage_ends_at_ms);
+        criterion.expect(
+            twice.is_empty(),
+            "after the DLQ's return (no crash since), each payment reported dead-lettered at most once",
+            format!("reported dead-lettered more than once: {twice:?}"),
+        );
         // A record that failed during the outage may succeed when it comes back (its
         // transient failure cleared): processed or dead-lettered are both fine.
         let on_dlq: BTreeSet<String> = dead_letters(&settled)
@@ -392,7 +477,7 @@ mod checks {
         let dead_lettered: BTreeSet<String> = settled
             .outcomes
             .iter()
-            .filter(|o| o.status == harness::outcomes::OutcomeStatus::DeadLettered)
+            .filter(|o| o.status == OutcomeStatus::DeadLettered)
             .map(|o| o.payment_id.clone())
             .collect();
         criterion.expect(
@@ -407,8 +492,12 @@ mod checks {
             ),
         );
         criterion.note(format!(
-            "{} DLQ sends failed and were retried across a restart; {} processed, {} dead-lettered, 0 lost",
-            settled.dlq_send_failures, settled.accounting.processed, settled.accounting.dead_lettered
+            "{} DLQ sends failed and were retried across a restart; no commit passed any of {} guarded records ({} rounds of samples); {} processed, {} dead-lettered, 0 lost",
+            settled.dlq_send_failures,
+            guarded.len(),
+            commits.rounds,
+            settled.accounting.processed,
+            settled.accounting.dead_lettered
         ));
     }
 

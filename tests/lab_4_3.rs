@@ -17,9 +17,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use harness::broker::shared_test_broker;
+use harness::commit_watch::{guarded, CommitWatch, Placed};
 use harness::gateway::FailureMix;
 use harness::grading::Criterion;
-use harness::outcomes::{payment_id_of, OutcomeStatus};
+use harness::ledger::{dead_lettered_before, Route};
+use harness::outcomes::{now_ms, payment_id_of, OutcomeStatus};
 use harness::payments::PoisonRates;
 use harness::topics::read_all;
 use harness::{wait, TimeScale};
@@ -30,6 +32,7 @@ use lab_4_3::scenario::{
     HOP_TOLERANCE,
 };
 use lab_4_3::{verdicts, Exercise};
+use rdkafka::Message;
 
 const LAB: &str = "lab-4-3";
 const SEED: u64 = 43;
@@ -344,25 +347,106 @@ mod checks {
         let mut options = options();
         options.missing = vec![Missing::RetryLevel(2), Missing::Dlq];
         let mut run = RetryRun::<E>::start(broker, options).await.unwrap();
-        // Not an assertion: wait (up to a deadline) until the outage has bitten,
-        // so the crash below happens with failed forwards in flight.
-        let _ = wait::until(
-            "a forward to fail during the outage",
-            Duration::from_secs(30),
-            Duration::from_millis(50),
-            || match run.running.stats.forward_failures.load(Ordering::Relaxed) {
-                0 => Err("no failed forward yet".to_string()),
-                n => Ok(n),
-            },
-        )
-        .await;
-        // Crash every member while the outage lasts, and restart it.
-        for role in RunningPipeline::<E>::all_roles(run.pipeline()) {
+        let pipeline = run.pipeline().clone();
+        let down = run.missing_topics();
+        // Watch every group's commits while the outage lasts: a commit past a
+        // record whose forward could not be acknowledged is the mistake itself,
+        // even when a refused commit or a rebalance brings the record back.
+        let levels: Vec<u32> = (1..=pipeline.levels()).collect();
+        let watched: Vec<(String, String)> =
+            std::iter::once((pipeline.consumer_group.clone(), pipeline.topic.clone()))
+                .chain(
+                    levels
+                        .iter()
+                        .map(|&l| (pipeline.processor_group(l), pipeline.retry_topic(l))),
+                )
+                .filter(|(_, topic)| !down.contains(topic))
+                .collect();
+        let watch = CommitWatch::start(broker, &watched, Duration::from_millis(100)).unwrap();
+        // Not assertions: wait (up to a deadline) until the outage has bitten a
+        // few times, crash every member, and let the new ones meet it too.
+        let _ = forward_failures_reach(&run, 3).await;
+        for role in RunningPipeline::<E>::all_roles(&pipeline) {
             run.running.kill_and_restart(role).await;
         }
+        let before_restart = run.running.stats.forward_failures.load(Ordering::Relaxed);
+        let _ = forward_failures_reach(&run, before_restart + 2).await;
+        let outage_ends_at_ms = now_ms();
+        let commits = watch.finish().await;
+        let processed_meanwhile: BTreeSet<String> = run
+            .outcomes()
+            .into_iter()
+            .filter(|o| o.status == OutcomeStatus::Processed)
+            .map(|o| o.payment_id)
+            .collect();
         run.end_outage().await.unwrap();
         let failed_forwards = run.running.stats.forward_failures.load(Ordering::Relaxed);
         let settled = run.settle(SETTLE + Duration::from_secs(30)).await.unwrap();
+
+        // Which records could no commit pass during the outage?
+        let mut placed: Vec<Placed> = settled
+            .delivered
+            .iter()
+            .map(|d| Placed {
+                topic: pipeline.topic.clone(),
+                level: 0,
+                partition: d.partition,
+                offset: d.offset,
+                payment_id: d.payment_id.clone(),
+            })
+            .collect();
+        for &level in &levels {
+            let topic = pipeline.retry_topic(level);
+            for message in read_all(broker, &topic, Duration::from_secs(60))
+                .await
+                .unwrap()
+            {
+                placed.push(Placed {
+                    topic: topic.clone(),
+                    level,
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    payment_id: payment_id_of(&message),
+                });
+            }
+        }
+        let target = |route| match route {
+            Route::Processed => None,
+            Route::Retry(level) => Some(pipeline.retry_topic(level)),
+            Route::DeadLetter => Some(pipeline.dlq_topic.clone()),
+        };
+        let guarded = guarded(
+            &settled.ledger,
+            &placed,
+            |route| target(route).filter(|topic| down.contains(topic)),
+            &processed_meanwhile,
+        );
+        let passed = commits.passed(&guarded);
+        criterion.expect(
+            !guarded.is_empty() && passed.is_empty(),
+            format!(
+                "while {} were missing, no commit past any of the {} records whose forward could not be acknowledged",
+                down.join(" and "),
+                guarded.len()
+            ),
+            format!(
+                "{} such commit(s) in {} rounds of samples, e.g. {:?}",
+                passed.len(),
+                commits.rounds,
+                passed.iter().take(3).collect::<Vec<_>>()
+            ),
+        );
+        let reported_early = dead_lettered_before(&settled.outcomes, outage_ends_at_ms);
+        criterion.expect(
+            reported_early.is_empty(),
+            "no payment reported dead-lettered while the DLQ did not exist (report only after the DLQ's ack)",
+            format!(
+                "{} reported dead-lettered before {} existed, e.g. {:?}",
+                reported_early.len(),
+                pipeline.dlq_topic,
+                reported_early.iter().take(3).collect::<Vec<_>>()
+            ),
+        );
         let accounting = &settled.accounting;
         let dead_lettered: BTreeSet<String> =
             harness::outcomes::latest_by_payment(&settled.outcomes)
@@ -391,8 +475,30 @@ mod checks {
             ),
         );
         criterion.note(format!(
-            "{failed_forwards} forwards failed before the crash; {} processed, {} dead-lettered, 0 lost, {} duplicate outcomes (at-least-once)",
-            accounting.processed, accounting.dead_lettered, accounting.duplicates
+            "{failed_forwards} forwards failed during the outage ({before_restart} before the crash); no commit passed any of {} guarded records ({} rounds of samples); {} processed, {} dead-lettered, 0 lost, {} duplicate outcomes (at-least-once)",
+            guarded.len(),
+            commits.rounds,
+            accounting.processed,
+            accounting.dead_lettered,
+            accounting.duplicates
         ));
     }
+}
+
+/// Wait (up to a deadline) until the pipeline has failed `count` forwards in
+/// all; the count reached, or the timeout.
+async fn forward_failures_reach<E: Exercise>(
+    run: &RetryRun<E>,
+    count: u64,
+) -> Result<u64, wait::TimedOut> {
+    wait::until(
+        "forwards to fail during the outage",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || match run.running.stats.forward_failures.load(Ordering::Relaxed) {
+            n if n >= count => Ok(n),
+            n => Err(format!("{n} failed forwards, waiting for {count}")),
+        },
+    )
+    .await
 }

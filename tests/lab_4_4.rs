@@ -351,6 +351,25 @@ mod checks {
         );
         let (first, since) = run.replay(IncidentRun::bug_filter(), false).await.unwrap();
         let _ = run.replayed_outcomes(&ids, since, SETTLE).await;
+        // A preview after a real replay must see what the journal says: nothing
+        // left to replay, and everything the first run covered already replayed.
+        let covered = first["replayed"].as_u64().unwrap_or(0)
+            + first["already_replayed"].as_u64().unwrap_or(0);
+        let (dry_after, _) = run.replay(IncidentRun::bug_filter(), true).await.unwrap();
+        criterion.expect(
+            dry_after["replayed"] == 0
+                && dry_after["sent_to"] == json!({})
+                && dry_after["already_replayed"].as_u64() == Some(covered)
+                && covered >= ids.len() as u64,
+            format!(
+                "a dry run after the first replay counts 0 to replay and {covered} already replayed (at least the {} bug-hit payments)",
+                ids.len()
+            ),
+            format!(
+                "would replay {}, already replayed {}, sent to {} (first run: {first})",
+                dry_after["replayed"], dry_after["already_replayed"], dry_after["sent_to"]
+            ),
+        );
         let (second, _) = run.replay(IncidentRun::bug_filter(), false).await.unwrap();
         criterion.expect(
             second["replayed"] == 0 && second["sent_to"] == json!({}),
@@ -422,8 +441,12 @@ mod checks {
                 "dry_run in the body",
             ),
             (
+                json!({"mode": "before", "partition": partition, "offset": high + 1}),
+                "an offset one past the end (the high watermark)",
+            ),
+            (
                 json!({"mode": "before", "partition": partition, "offset": high + 1000}),
-                "an offset past the end",
+                "an offset far past the end",
             ),
         ] {
             let response = run
@@ -433,7 +456,7 @@ mod checks {
                 .unwrap();
             criterion.expect(
                 response.status == 400,
-                format!("400 for {why}"),
+                format!("400 for {why}: {body}"),
                 format!("{} {}", response.status, response.text),
             );
         }
@@ -461,9 +484,20 @@ mod checks {
             real,
         )
         .await;
+        // 4. A cut at exactly the high watermark empties the partition: the
+        //    edge an off-by-one refuses. Wherever the most records are left.
+        let now = watermarks(&run.broker, &dlq).await.unwrap();
+        let (&partition, &(_, high)) = now
+            .iter()
+            .max_by_key(|(_, (low, high))| high - low)
+            .unwrap();
+        let mut expected = now.clone();
+        expected.insert(partition, (high, high));
+        let body = json!({"mode": "before", "partition": partition, "offset": high});
+        purge_and_check(&run, &mut criterion, &body, &expected, real).await;
         let after = watermarks(&run.broker, &dlq).await.unwrap();
         criterion.note(format!(
-            "watermarks before {before:?}, after both purges {after:?}{}",
+            "watermarks before {before:?}, after the purges {after:?}{}",
             if real {
                 ""
             } else {

@@ -1,7 +1,7 @@
 //! Exact accounting: every payment produced is processed, dead-lettered, or lost,
 //! and the ledger says which, against the ground truth.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -22,6 +22,20 @@ pub enum ExpectedFate {
 #[derive(Debug, Clone)]
 pub struct Ledger {
     expected: BTreeMap<String, (PaymentClass, ExpectedFate)>,
+    /// Attempts a payment gets: 1 + the number of retry levels.
+    max_attempts: u32,
+}
+
+/// What a correct consumer does with one payment's record, given where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// The attempt there succeeds.
+    Processed,
+    /// The attempt fails and the payment goes on to this retry level.
+    Retry(u32),
+    /// The attempt fails, and retrying cannot help or no level is left.
+    DeadLetter,
 }
 
 /// The accounting of one run.
@@ -63,7 +77,25 @@ impl Ledger {
                 (id, (class, fate))
             })
             .collect();
-        Ledger { expected }
+        Ledger {
+            expected,
+            max_attempts,
+        }
+    }
+
+    /// Where the record of `payment_id` at `level` (0: the live topic, N: retry
+    /// level N, where it gets attempt N + 1) must go. The graders use it to know,
+    /// while a forward target is down, which records no commit may pass yet.
+    pub fn route_at(&self, payment_id: &str, level: u32) -> Option<Route> {
+        let class = self.class_of(payment_id)?;
+        let attempt = level + 1;
+        Some(if class.succeeds_within(attempt) {
+            Route::Processed
+        } else if matches!(class, PaymentClass::Transient { .. }) && attempt < self.max_attempts {
+            Route::Retry(level + 1)
+        } else {
+            Route::DeadLetter
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -148,6 +180,33 @@ impl Ledger {
     }
 }
 
+/// Payments reported dead-lettered (decided) before `ms`: while the DLQ did not
+/// exist, that is a report made before the DLQ's ack.
+pub fn dead_lettered_before(outcomes: &[Outcome], ms: i64) -> Vec<String> {
+    let early: BTreeSet<&str> = outcomes
+        .iter()
+        .filter(|o| o.status == OutcomeStatus::DeadLettered && o.finished_at_ms < ms)
+        .map(|o| o.payment_id.as_str())
+        .collect();
+    early.into_iter().map(str::to_string).collect()
+}
+
+/// Payments reported dead-lettered more than once from `since_ms` on. With no
+/// crash in that time, each dead letter is reported once.
+pub fn dead_lettered_twice(outcomes: &[Outcome], since_ms: i64) -> Vec<String> {
+    let mut reports: BTreeMap<&str, usize> = BTreeMap::new();
+    for outcome in outcomes {
+        if outcome.status == OutcomeStatus::DeadLettered && outcome.finished_at_ms >= since_ms {
+            *reports.entry(outcome.payment_id.as_str()).or_default() += 1;
+        }
+    }
+    reports
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(id, _)| id.to_string())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +263,37 @@ mod tests {
         assert_eq!(accounting.unknown, 1);
         assert!(accounting.wrong_fate.is_empty());
         assert!(ledger.settled(&outcomes).is_err());
+    }
+
+    #[test]
+    fn routes_follow_the_class_and_the_levels_left() {
+        let transient = |failures| PaymentClass::Transient {
+            reason: TransientReason::NetworkTimeout,
+            failures,
+        };
+        let classes = BTreeMap::from([
+            ("healthy".to_string(), PaymentClass::Healthy),
+            ("twice".to_string(), transient(2)),
+            ("forever".to_string(), transient(9)),
+            (
+                "permanent".to_string(),
+                PaymentClass::Permanent {
+                    reason: PermanentReason::InvalidCustomer,
+                },
+            ),
+        ]);
+        // Three retry levels: four attempts.
+        let ledger = Ledger::new(classes.clone(), 4);
+        assert_eq!(ledger.route_at("healthy", 0), Some(Route::Processed));
+        assert_eq!(ledger.route_at("twice", 0), Some(Route::Retry(1)));
+        assert_eq!(ledger.route_at("twice", 1), Some(Route::Retry(2)));
+        assert_eq!(ledger.route_at("twice", 2), Some(Route::Processed));
+        assert_eq!(ledger.route_at("forever", 3), Some(Route::DeadLetter));
+        assert_eq!(ledger.route_at("permanent", 0), Some(Route::DeadLetter));
+        assert_eq!(ledger.route_at("nobody", 0), None);
+        // No retry level (Lab 4.2): every failure is a dead letter.
+        let dlq_only = Ledger::new(classes, 1);
+        assert_eq!(dlq_only.route_at("twice", 0), Some(Route::DeadLetter));
+        assert_eq!(dlq_only.route_at("healthy", 0), Some(Route::Processed));
     }
 }

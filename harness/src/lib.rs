@@ -19,7 +19,8 @@
 //! | [`retry`] | retry topics and their headers: reading them without trusting them |
 //! | [`replay`] | replay provenance headers, the parking and journal topics (Lab 4.4) |
 //! | [`outcomes`] | outcome records on `<topic>-outcomes`: how labs report, how graders watch |
-//! | [`ledger`] | exact accounting: processed, dead-lettered, lost |
+//! | [`ledger`] | exact accounting: processed, dead-lettered, lost; where each record must go |
+//! | [`commit_watch`] | graders: sampling groups' commits during an outage, and the records none may pass |
 //! | [`measure`] | latency percentiles, consumer lag, rebalance events, summary tables |
 //! | [`grading`] | criteria, `info.toml`, verdicts and scorecards |
 //! | [`cli`] | the progress spinner and Ctrl-C flag every lab binary uses |
@@ -32,6 +33,7 @@
 pub mod backoff;
 pub mod broker;
 pub mod cli;
+pub mod commit_watch;
 pub mod dead_letter;
 pub mod gateway;
 pub mod grading;

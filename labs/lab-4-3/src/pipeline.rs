@@ -56,7 +56,24 @@ impl GroupTimeouts {
         heartbeat: Duration::from_millis(500),
         max_poll_interval: Duration::from_secs(3),
     };
+
+    /// How long a forward (to a retry topic or the DLQ) may wait for its ack:
+    /// half of `max.poll.interval.ms`, and at most [`FORWARD_TIMEOUT`].
+    ///
+    /// The member does not poll while it waits, so a forward that outlasts the
+    /// interval gets the member thrown out of its group *before* it decides
+    /// what to do with the failure: its commit is refused and its partitions
+    /// move on without it, whatever it decided. Failing fast keeps that
+    /// decision (rewind, never commit) in the member's hands, and keeps a
+    /// topic outage from turning into a rebalance storm.
+    pub fn forward_timeout(&self) -> Duration {
+        (self.max_poll_interval / 2).min(FORWARD_TIMEOUT)
+    }
 }
+
+/// The longest a forward waits for its ack, with relaxed group timeouts (and
+/// for sends outside a poll loop, such as Lab 4.4's replays).
+pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything one deployment of the pipeline agrees on.
 #[derive(Debug, Clone)]
@@ -181,15 +198,19 @@ fn millis(duration: Duration) -> String {
 /// The producer for every forward (retry topics and DLQ). `acks=all`, because a
 /// forward one broker forgets is a payment lost once the source offset is
 /// committed; idempotent, so librdkafka's own retries never duplicate; a short
-/// `message.timeout.ms`, so an unavailable topic is reported in seconds (and the
-/// record rewound) instead of after five minutes; no auto-creation, so a mistyped
-/// topic fails instead of quietly filling a topic nobody reads.
-pub fn forward_producer(broker: &Broker) -> anyhow::Result<FutureProducer> {
+/// `message.timeout.ms` (`message_timeout`: see [`GroupTimeouts::forward_timeout`]),
+/// so an unavailable topic is reported in seconds (and the record rewound)
+/// instead of after five minutes; no auto-creation, so a mistyped topic fails
+/// instead of quietly filling a topic nobody reads.
+pub fn forward_producer(
+    broker: &Broker,
+    message_timeout: Duration,
+) -> anyhow::Result<FutureProducer> {
     broker
         .client_config()
         .set("acks", "all")
         .set("enable.idempotence", "true")
-        .set("message.timeout.ms", "5000")
+        .set("message.timeout.ms", millis(message_timeout))
         .set("allow.auto.create.topics", "false")
         .set("topic.metadata.refresh.interval.ms", "2000")
         .set("linger.ms", "0")

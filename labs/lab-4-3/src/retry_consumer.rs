@@ -47,7 +47,7 @@ pub async fn run<E: Exercise>(
         &[("fetch.wait.max.ms", "50")],
     )?;
     consumer.subscribe(&[&pipeline.topic])?;
-    let producer = forward_producer(broker)?;
+    let producer = forward_producer(broker, pipeline.timeouts.forward_timeout())?;
     let worker = Worker {
         consumer: &consumer,
         producer: &producer,

@@ -133,7 +133,7 @@ pub async fn run_level<E: Exercise>(
     let consumer =
         pipeline.group_consumer(broker, &group, member, rebalances, &LEVEL_CONSUMER_SETTINGS)?;
     consumer.subscribe(&[&topic])?;
-    let producer = forward_producer(broker)?;
+    let producer = forward_producer(broker, pipeline.timeouts.forward_timeout())?;
     let worker = Worker {
         consumer: &consumer,
         producer: &producer,

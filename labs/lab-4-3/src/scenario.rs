@@ -200,14 +200,18 @@ impl<E: Exercise> RetryRun<E> {
         self.watcher.snapshot()
     }
 
-    /// Create the topics that were missing: the outage is over.
-    pub async fn end_outage(&self) -> anyhow::Result<()> {
-        let names: Vec<String> = self
-            .options
+    /// The topics the run started without (the outage), until [`RetryRun::end_outage`].
+    pub fn missing_topics(&self) -> Vec<String> {
+        self.options
             .missing
             .iter()
             .map(|m| missing_topic(self.pipeline(), *m))
-            .collect();
+            .collect()
+    }
+
+    /// Create the topics that were missing: the outage is over.
+    pub async fn end_outage(&self) -> anyhow::Result<()> {
+        let names = self.missing_topics();
         let refs: Vec<(&str, i32)> = names.iter().map(|n| (n.as_str(), PARTITIONS)).collect();
         create_topics(&self.broker, &refs).await
     }

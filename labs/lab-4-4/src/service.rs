@@ -22,7 +22,7 @@ use anyhow::Context;
 use harness::gateway::FaultSwitches;
 use harness::outcomes::now_ms;
 use harness::Broker;
-use lab_4_3::pipeline::forward_producer;
+use lab_4_3::pipeline::{forward_producer, FORWARD_TIMEOUT};
 use lab_4_3::running::RunningPipeline;
 use lab_4_3_solution::Solution as PipelineSolution;
 use rdkafka::producer::{FutureProducer, Producer};
@@ -110,7 +110,7 @@ pub async fn start<E: Exercise>(
         .with_context(|| format!("binding the admin API to {}", config.listen))?;
     let addr = listener.local_addr()?;
 
-    let forward = forward_producer(broker)?;
+    let forward = forward_producer(broker, FORWARD_TIMEOUT)?;
     let state = Arc::new(AppState {
         thresholds: Thresholds {
             dlq_rate: config.alert_dlq_rate,

@@ -13,7 +13,7 @@ use harness::measure::summary::table;
 use harness::replay::parking_topic;
 use harness::topics::topic_exists;
 use harness::{Broker, Purpose};
-use lab_4_3::pipeline::{forward_producer, Pipeline};
+use lab_4_3::pipeline::{forward_producer, Pipeline, FORWARD_TIMEOUT};
 
 use crate::dlq::{self, Filter, Listed, Page};
 use crate::journal::ReplayJournal;
@@ -123,7 +123,7 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
             broker.label()
         );
     }
-    let producer = forward_producer(broker)?;
+    let producer = forward_producer(broker, FORWARD_TIMEOUT)?;
     let journal = ReplayJournal::new(broker, &dlq_topic, producer.clone());
     match &args.command {
         Command::List { filter, page } => {
