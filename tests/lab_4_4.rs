@@ -124,7 +124,7 @@ async fn purge_and_check(
             .collect();
     criterion.expect(
         dry.status == 200 && planned == wanted_plan,
-        format!("purge {body} plans cuts {wanted_plan:?} only"),
+        format!("purge {body} plans cuts {} only", json!(wanted_plan)),
         format!("{} plan {}", dry.status, dry.body["plan"]),
     );
     if !real {

@@ -10,8 +10,10 @@
 //! `solution` (the default, what plain `cargo test` checks) or `starter` (the
 //! student's code in `labs/`).
 
+use std::cell::RefCell;
 use std::fmt::Display;
 use std::path::PathBuf;
+use std::sync::Once;
 
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +37,26 @@ pub struct LabInfo {
     pub test: String,
     #[serde(rename = "criterion")]
     pub criteria: Vec<CriterionInfo>,
+    /// Wrong answers the criteria must catch (`grade --check-wrong-answers`).
+    #[serde(default, rename = "wrong_answer")]
+    pub wrong_answers: Vec<WrongAnswer>,
+}
+
+/// A plausible wrong student answer, kept as a patch of the reference solution,
+/// and the criterion that must fail on it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WrongAnswer {
+    pub id: String,
+    pub criterion: String,
+    /// The mistake, in a student's terms.
+    pub mistake: String,
+}
+
+impl WrongAnswer {
+    /// `tests/wrong_answers/<id>.patch`, relative to the workspace root.
+    pub fn patch(&self) -> PathBuf {
+        PathBuf::from("tests/wrong_answers").join(format!("{}.patch", self.id))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -168,6 +190,7 @@ impl Criterion {
     /// Start criterion `id` of `lab`. Panics if info.toml does not list it, so a
     /// test and its metadata cannot drift apart.
     pub fn start(lab: &str, id: &str) -> Criterion {
+        remember_panics();
         let info = Info::load();
         let Some(lab_info) = info.lab(lab) else {
             panic!("info.toml has no lab {lab:?}");
@@ -236,14 +259,19 @@ impl Criterion {
         let panicking = std::thread::panicking();
         let (expected, observed, message) = match (&self.failure, panicking) {
             (Some((e, o, m)), _) => (Some(e.clone()), Some(o.clone()), m.clone()),
-            (None, true) => (
-                None,
-                None,
-                format!(
-                    "the test failed before reaching a verdict (see its output); look at {}",
+            // Something broke outside `expect` (an unwrap, a broker error, a
+            // panicking task): the verdict still says what, so the scorecard is
+            // more than "it failed".
+            (None, true) => {
+                let observed =
+                    last_panic().unwrap_or_else(|| "a panic (see the test's output)".into());
+                let expected = "the criterion to run to a verdict".to_string();
+                let message = format!(
+                    "the test stopped before reaching a verdict: {observed}; look at {}",
                     self.file()
-                ),
-            ),
+                );
+                (Some(expected), Some(observed), message)
+            }
             (None, false) => (None, None, self.notes.join("; ")),
         };
         Verdict {
@@ -275,6 +303,39 @@ impl Drop for Criterion {
             );
         }
     }
+}
+
+thread_local! {
+    /// The last panic on this thread, with where it happened. A criterion's
+    /// verdict is written while its test thread unwinds, on that same thread.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Chain a panic hook (once per process) that remembers each panic's message on
+/// its thread, then prints it as before.
+fn remember_panics() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic with no message".into());
+            let at = info
+                .location()
+                .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+                .unwrap_or_default();
+            LAST_PANIC.with(|last| *last.borrow_mut() = Some(format!("{}{at}", text.trim())));
+            previous(info);
+        }));
+    });
+}
+
+fn last_panic() -> Option<String> {
+    LAST_PANIC.with(|last| last.borrow().clone())
 }
 
 /// Read back the verdicts of one lab from a grading directory.
@@ -328,6 +389,40 @@ mod tests {
                 }
             }
             assert!(root.join("tests").join(format!("{}.rs", lab.test)).exists());
+            for wrong in &lab.wrong_answers {
+                assert!(
+                    lab.criterion(&wrong.criterion).is_some(),
+                    "wrong answer {} names no criterion of {}",
+                    wrong.id,
+                    lab.id
+                );
+                assert!(
+                    root.join(wrong.patch()).exists(),
+                    "wrong answer {}: {} does not exist",
+                    wrong.id,
+                    wrong.patch().display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_wrong_answer_patch_is_listed_in_info_toml() {
+        let info = Info::load();
+        let listed: Vec<PathBuf> = info
+            .labs
+            .iter()
+            .flat_map(|lab| lab.wrong_answers.iter().map(WrongAnswer::patch))
+            .collect();
+        let dir = workspace_root().join("tests/wrong_answers");
+        for entry in std::fs::read_dir(&dir).expect("tests/wrong_answers exists") {
+            let name = entry.unwrap().file_name();
+            let patch = PathBuf::from("tests/wrong_answers").join(&name);
+            assert!(
+                listed.contains(&patch),
+                "{} is not listed as a [[lab.wrong_answer]] in info.toml: it would never run",
+                patch.display()
+            );
         }
     }
 }

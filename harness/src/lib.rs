@@ -23,6 +23,7 @@
 //! | [`commit_watch`] | graders: sampling groups' commits during an outage, and the records none may pass |
 //! | [`measure`] | latency percentiles, consumer lag, rebalance events, summary tables |
 //! | [`grading`] | criteria, `info.toml`, verdicts and scorecards |
+//! | [`grader_check`] | running criteria as a child `cargo test`; proving wrong answers are caught |
 //! | [`cli`] | the progress spinner and Ctrl-C flag every lab binary uses |
 //! | [`time_scale`] | the one knob that shrinks every delay for tests |
 //! | [`wait`] | polling a condition with a deadline (never a fixed sleep) |
@@ -36,6 +37,7 @@ pub mod cli;
 pub mod commit_watch;
 pub mod dead_letter;
 pub mod gateway;
+pub mod grader_check;
 pub mod grading;
 pub mod ledger;
 pub mod measure;

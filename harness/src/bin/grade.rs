@@ -5,6 +5,7 @@
 //! cargo run -p harness --bin grade -- lab-4-1                 # grade labs/lab-4-1
 //! cargo run -p harness --bin grade -- --all --target solution # check the solutions
 //! cargo run -p harness --bin grade -- --all --check-exercises # CI: starters fail, solutions pass
+//! cargo run -p harness --bin grade -- --all --check-wrong-answers # CI: the grader catches known mistakes
 //! ```
 //!
 //! It runs `cargo test --test <lab test>` with `LAB_TARGET` set, against whatever
@@ -12,10 +13,11 @@
 //! reads each criterion's verdict and writes `scorecard/<target>/scorecard.{md,json}`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use harness::grader_check::{criteria_command, WrongAnswerResult};
 use harness::grading::{
     read_verdicts, CriterionInfo, CriterionKind, Info, LabInfo, Target, Verdict,
 };
@@ -37,6 +39,10 @@ struct Args {
     /// starter fails each graded criterion (and passes the observations).
     #[arg(long)]
     check_exercises: bool,
+    /// CI mode: apply each wrong answer of info.toml (tests/wrong_answers/) to a
+    /// scratch copy of the workspace and prove its criterion fails on it.
+    #[arg(long)]
+    check_wrong_answers: bool,
     /// Where scorecards go.
     #[arg(long, default_value = "scorecard")]
     out: PathBuf,
@@ -91,6 +97,9 @@ fn run() -> anyhow::Result<bool> {
             })
             .collect::<anyhow::Result<_>>()?
     };
+    if args.check_wrong_answers {
+        return check_wrong_answers(&labs, &args.out);
+    }
     if args.check_exercises {
         let solutions = grade(&labs, Target::Solution, &args.out)?;
         let starters = grade(&labs, Target::Starter, &args.out)?;
@@ -128,6 +137,59 @@ fn run() -> anyhow::Result<bool> {
     Ok(lines.iter().all(|line| line.passed))
 }
 
+/// Prove every wrong answer of `labs` is caught; print and write the report.
+fn check_wrong_answers(labs: &[&LabInfo], out: &Path) -> anyhow::Result<bool> {
+    let root = harness::grading::workspace_root();
+    let results = harness::grader_check::check_wrong_answers(&root, labs, out)?;
+    if results.is_empty() {
+        // Nothing to check is not a pass.
+        bail!("info.toml lists no [[lab.wrong_answer]] for these labs: nothing was checked");
+    }
+    let mut terminal = table(&["wrong answer", "criterion", "caught", "verdict"]);
+    let mut markdown = String::from(
+        "# Wrong answers the grader must catch\n\n| lab | wrong answer | mistake | criterion | caught | verdict |\n|---|---|---|---|---|---|\n",
+    );
+    for WrongAnswerResult {
+        lab,
+        wrong_answer,
+        caught,
+        detail,
+        log,
+    } in &results
+    {
+        let mark = if *caught {
+            "✅ caught"
+        } else {
+            "❌ NOT caught"
+        };
+        let shown: String = detail.chars().take(240).collect();
+        terminal.add_row(vec![
+            &wrong_answer.id,
+            &wrong_answer.criterion,
+            mark,
+            &shown,
+        ]);
+        markdown.push_str(&format!(
+            "| {lab} | {} | {} | {} | {mark} | {} (log: {}) |\n",
+            wrong_answer.id,
+            wrong_answer.mistake,
+            wrong_answer.criterion,
+            detail.replace('|', "\\|").replace('\n', " "),
+            log.display()
+        ));
+    }
+    let caught = results.iter().filter(|r| r.caught).count();
+    println!(
+        "{terminal}\ncheck-wrong-answers: {caught} of {} wrong answers caught",
+        results.len()
+    );
+    let dir = out.join("wrong-answers");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("report.md"), markdown)?;
+    eprintln!("report written to {}", dir.join("report.md").display());
+    Ok(caught == results.len())
+}
+
 /// Run the labs' criteria against `target`, print and write the scorecard.
 fn grade(labs: &[&LabInfo], target: Target, out: &Path) -> anyhow::Result<Vec<ScoreLine>> {
     let root = harness::grading::workspace_root();
@@ -148,28 +210,20 @@ fn grade(labs: &[&LabInfo], target: Target, out: &Path) -> anyhow::Result<Vec<Sc
             lab.test
         );
         let log = std::fs::File::create(&log_path)?;
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .args([
-                "test",
-                "-p",
-                "kafka-resilience-lab",
-                "--test",
-                &lab.test,
-                "--no-fail-fast",
-                "--",
-                // Every criterion runs its own pipeline and mostly waits on the
-                // broker, so they run side by side; against a starter most of them
-                // wait out a deadline, and one at a time would take many minutes.
-                "--test-threads",
-                "8",
-            ])
-            .env("LAB_TARGET", target.as_str())
-            .env("GRADING_DIR", &verdict_dir)
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .status()
-            .context("running cargo test")?;
+        // Every criterion runs its own pipeline and mostly waits on the broker,
+        // so they run side by side; against a starter most of them wait out a
+        // deadline, and one at a time would take many minutes.
+        let status = criteria_command(
+            &root,
+            &lab.test,
+            target,
+            &verdict_dir,
+            &["--test-threads", "8"],
+        )
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .context("running cargo test")?;
         eprintln!(
             "  cargo test exited with {status}; full output in {}",
             log_path.display()

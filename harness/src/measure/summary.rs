@@ -36,5 +36,10 @@ pub fn table(header: &[&str]) -> Table {
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.to_vec());
+    // Off a terminal (a CI log, a pipe) there is no width to fit, and long cells
+    // would make lines of thousands of characters: wrap them at 120 columns.
+    if table.width().is_none() {
+        table.set_width(120);
+    }
     table
 }
