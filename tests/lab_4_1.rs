@@ -281,16 +281,36 @@ async fn consumer_lag_matches_watermarks() {
             Target::Starter => lab_4_1::lag::consumer_lag,
             Target::Solution => lab_4_1_solution::lag::consumer_lag,
         };
-    let (observed, reference) = tokio::task::spawn_blocking(move || {
-        let timeout = Duration::from_secs(10);
-        (
-            student_lag(&consumer, &topic, timeout),
-            measure_lag(&consumer, &topic, timeout),
-        )
-    })
-    .await
-    .unwrap();
-    let reference = reference.unwrap();
+    let consumer = std::sync::Arc::new(consumer);
+    let timeout = Duration::from_secs(10);
+    // The student's function on a thread of its own, so that if it panics the
+    // verdict can say it was theirs.
+    let (probe, name) = (consumer.clone(), topic.clone());
+    let observed = tokio::task::spawn_blocking(move || student_lag(&probe, &name, timeout)).await;
+    let observed = match observed {
+        Ok(result) => result,
+        Err(join) => {
+            let payload = join.try_into_panic().ok();
+            let message = payload
+                .as_ref()
+                .and_then(|p| {
+                    p.downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                })
+                .unwrap_or_else(|| "no message".into());
+            criterion.expect(
+                false,
+                "consumer_lag to return the lag of every partition, not to panic",
+                format!("it panicked: {message}"),
+            );
+            return;
+        }
+    };
+    let reference = tokio::task::spawn_blocking(move || measure_lag(&consumer, &topic, timeout))
+        .await
+        .unwrap()
+        .unwrap();
     let expected_lags = if real {
         vec![3, 1, 1, 0]
     } else {

@@ -97,6 +97,7 @@ async fn start_service<E: Exercise>(
 async fn purge_and_check(
     run: &IncidentRun,
     criterion: &mut Criterion,
+    what: &str,
     body: &Value,
     expected: &BTreeMap<i32, (i64, i64)>,
     real: bool,
@@ -124,7 +125,10 @@ async fn purge_and_check(
             .collect();
     criterion.expect(
         dry.status == 200 && planned == wanted_plan,
-        format!("purge {body} plans cuts {} only", json!(wanted_plan)),
+        format!(
+            "{what}: purge {body} plans cuts {} only",
+            json!(wanted_plan)
+        ),
         format!("{} plan {}", dry.status, dry.body["plan"]),
     );
     if !real {
@@ -133,13 +137,13 @@ async fn purge_and_check(
     let response = run.api.post("/api/v1/dlq/purge", Some(body)).await.unwrap();
     criterion.expect(
         response.status == 200,
-        format!("purge {body}: 200"),
+        format!("{what}: purge {body}: 200"),
         format!("{} {}", response.status, response.text),
     );
     let after = watermarks(&run.broker, dlq).await.unwrap();
     criterion.expect(
         after == *expected,
-        format!("after purge {body}, watermarks {expected:?}"),
+        format!("{what}: after purge {body}, watermarks {expected:?}"),
         format!("{after:?}"),
     );
     let left = read_all(&run.broker, dlq, Duration::from_secs(30))
@@ -148,7 +152,7 @@ async fn purge_and_check(
     let left_total = records(expected);
     criterion.expect(
         left.len() as i64 == left_total,
-        format!("{left_total} records still readable"),
+        format!("{what}: {left_total} records still readable"),
         format!("{}", left.len()),
     );
 }
@@ -420,7 +424,15 @@ mod checks {
         let mut expected = before.clone();
         expected.insert(partition, (cut, high));
         let body = json!({"mode": "before", "partition": partition, "offset": cut});
-        purge_and_check(&run, &mut criterion, &body, &expected, real).await;
+        purge_and_check(
+            &run,
+            &mut criterion,
+            "a cut at half of one partition",
+            &body,
+            &expected,
+            real,
+        )
+        .await;
         // 2. Requests that cannot be honoured are refused, not guessed at.
         let now = watermarks(&run.broker, &dlq).await.unwrap();
         for (body, why) in [
@@ -479,6 +491,7 @@ mod checks {
         purge_and_check(
             &run,
             &mut criterion,
+            "after a replay, each partition's replayed prefix",
             &json!({"mode": "replayed"}),
             &expected,
             real,
@@ -494,7 +507,15 @@ mod checks {
         let mut expected = now.clone();
         expected.insert(partition, (high, high));
         let body = json!({"mode": "before", "partition": partition, "offset": high});
-        purge_and_check(&run, &mut criterion, &body, &expected, real).await;
+        purge_and_check(
+            &run,
+            &mut criterion,
+            "a cut at exactly the high watermark",
+            &body,
+            &expected,
+            real,
+        )
+        .await;
         let after = watermarks(&run.broker, &dlq).await.unwrap();
         criterion.note(format!(
             "watermarks before {before:?}, after the purges {after:?}{}",

@@ -23,6 +23,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::broker::Broker;
+use crate::grading::Criterion;
 use crate::ledger::{Ledger, Route};
 use crate::topics::partition_count;
 
@@ -37,14 +38,47 @@ pub struct Guarded {
 }
 
 /// What the watch saw: the highest committed offset per (topic, partition), with
-/// the group that committed it, and how many rounds of samples it took.
+/// the group that committed it, and whether it really looked the whole time.
 #[derive(Debug, Clone, Default)]
 pub struct CommitsSeen {
     pub highest: BTreeMap<(String, i32), (String, i64)>,
+    /// Rounds of samples taken (each asks every group once).
     pub rounds: usize,
+    /// Fetches that failed (a broker hiccup), per group.
+    pub failed_fetches: BTreeMap<String, usize>,
+    /// Groups whose fetch failed in the last round, the one that started after
+    /// [`CommitWatch::finish`] was called.
+    pub missed_at_the_end: Vec<String>,
+    /// The groups watched.
+    pub groups: Vec<String>,
 }
 
 impl CommitsSeen {
+    /// Why this watch cannot vouch for the whole window, if it cannot: a
+    /// sampler that saw nothing must not read as "no bad commit".
+    pub fn incomplete(&self) -> Option<String> {
+        if self.rounds == 0 || self.groups.is_empty() {
+            return Some("the commit watch took no samples".into());
+        }
+        let blind: Vec<&String> = self
+            .groups
+            .iter()
+            .filter(|g| self.failed_fetches.get(*g).copied().unwrap_or(0) >= self.rounds)
+            .collect();
+        if !blind.is_empty() {
+            return Some(format!(
+                "no committed offsets could be fetched for {blind:?}"
+            ));
+        }
+        if !self.missed_at_the_end.is_empty() {
+            return Some(format!(
+                "the last round of samples failed for {:?}",
+                self.missed_at_the_end
+            ));
+        }
+        None
+    }
+
     /// Each guarded record some commit moved past, described for a verdict.
     /// (A committed offset is the next record to read, so `committed > offset`
     /// means the record was passed.)
@@ -69,7 +103,7 @@ impl CommitsSeen {
 /// Samples the committed offsets of some (group, topic) pairs in the background.
 pub struct CommitWatch {
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<CommitsSeen>,
+    thread: Option<std::thread::JoinHandle<CommitsSeen>>,
 }
 
 impl CommitWatch {
@@ -98,15 +132,25 @@ impl CommitWatch {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_seen = stop.clone();
         // Committed-offset fetches block: a thread of its own, not the runtime.
+        let groups = probes.iter().map(|(group, _, _)| group.clone()).collect();
         let thread = std::thread::spawn(move || {
-            let mut seen = CommitsSeen::default();
+            let mut seen = CommitsSeen {
+                groups,
+                ..CommitsSeen::default()
+            };
             loop {
                 // Read the flag before sampling, so the last round starts after
                 // `finish` was called and sees every commit made before it.
                 let last_round = stop_seen.load(Ordering::Relaxed);
                 for (group, consumer, list) in &probes {
-                    // A failed fetch (a broker hiccup) just misses one round.
+                    // A failed fetch (a broker hiccup) misses one round; it is
+                    // counted, so a watch that saw nothing cannot pass for one
+                    // that saw no bad commit.
                     let Ok(committed) = consumer.committed_offsets(list.clone(), timeout) else {
+                        *seen.failed_fetches.entry(group.clone()).or_default() += 1;
+                        if last_round {
+                            seen.missed_at_the_end.push(group.clone());
+                        }
                         continue;
                     };
                     for element in committed.elements() {
@@ -127,16 +171,30 @@ impl CommitWatch {
                 std::thread::sleep(every);
             }
         });
-        Ok(CommitWatch { stop, thread })
+        Ok(CommitWatch {
+            stop,
+            thread: Some(thread),
+        })
     }
 
-    /// Stop after one last round of samples, and say what was seen.
-    pub async fn finish(self) -> CommitsSeen {
+    /// Stop after one last round of samples, and say what was seen. (A sampler
+    /// that died says so through [`CommitsSeen::incomplete`].)
+    pub async fn finish(mut self) -> CommitsSeen {
         self.stop.store(true, Ordering::Relaxed);
-        let thread = self.thread;
+        let Some(thread) = self.thread.take() else {
+            return CommitsSeen::default();
+        };
         tokio::task::spawn_blocking(move || thread.join().unwrap_or_default())
             .await
             .unwrap_or_default()
+    }
+}
+
+impl Drop for CommitWatch {
+    /// A criterion that fails before `finish` must not leave a sampler asking
+    /// the broker every 100 ms for the rest of the test run.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -178,4 +236,42 @@ pub fn guarded(
             })
         })
         .collect()
+}
+
+/// The checks every outage criterion makes of a watch: that it looked the whole
+/// time (the grader's own setup), that there was something to guard, and that
+/// no commit passed a guarded record. `down` names the missing topics.
+pub fn expect_no_commit_past(
+    criterion: &mut Criterion,
+    commits: &CommitsSeen,
+    guarded: &[Guarded],
+    down: &str,
+) {
+    criterion.expect(
+        commits.incomplete().is_none(),
+        "the grader's setup: the commit watch samples every group through the whole outage",
+        format!(
+            "{} (not your code: run the grade again)",
+            commits.incomplete().unwrap_or_default()
+        ),
+    );
+    criterion.expect(
+        !guarded.is_empty(),
+        format!("the grader's setup: records that cannot be passed while {down} is missing"),
+        "none (not your code: the seeded workload should have some)",
+    );
+    let passed = commits.passed(guarded);
+    criterion.expect(
+        passed.is_empty(),
+        format!(
+            "while {down} was missing, no commit past any of the {} records whose forward could not be acknowledged",
+            guarded.len()
+        ),
+        format!(
+            "{} such commit(s) in {} rounds of samples, e.g. {:?}",
+            passed.len(),
+            commits.rounds,
+            passed.iter().take(3).collect::<Vec<_>>()
+        ),
+    );
 }

@@ -12,6 +12,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
@@ -77,9 +78,20 @@ pub struct WrongAnswerResult {
     pub log: PathBuf,
 }
 
+/// The longest one wrong answer may take, build included: a wrong answer
+/// that hangs (a consumer stuck in its handler) must not hang CI.
+const RUN_DEADLINE: Duration = Duration::from_secs(20 * 60);
+
 /// Apply each wrong answer of `labs` to a scratch copy of `workspace` and run
-/// the criterion that must catch it. Builds share `workspace`'s target
-/// directory, so only the patched crates recompile.
+/// the criterion that must catch it.
+///
+/// The scratch tree builds into a target directory of its own
+/// (`target/wrong-answers/target`). Sharing the workspace's would be wrong, not
+/// just slow: cargo names a workspace crate's artifacts and fingerprints by its
+/// path *relative to the workspace root*, so both trees would write the same
+/// files, and a later build in the workspace could take the patched (wrong)
+/// solution for fresh. The first run builds the dependencies once; later runs
+/// reuse them.
 pub fn check_wrong_answers(
     workspace: &Path,
     labs: &[&LabInfo],
@@ -87,25 +99,22 @@ pub fn check_wrong_answers(
 ) -> anyhow::Result<Vec<WrongAnswerResult>> {
     let scratch = workspace.join("target/wrong-answers/tree");
     let files = tracked_files(workspace)?;
-    sync_tree(workspace, &scratch, &files)?;
     let logs = out.join("wrong-answers");
     std::fs::create_dir_all(&logs)?;
     let mut results = Vec::new();
     for lab in labs {
         for wrong in &lab.wrong_answers {
-            let patch = workspace.join(wrong.patch());
-            let touched = patched_files(&patch)?;
+            // Pristine before each one: the previous patch is undone, and files
+            // gone from the workspace are gone from the copy.
+            sync_tree(workspace, &scratch, &files)?;
             eprintln!(
                 "wrong answer {} ({}): cargo test --test {} -- {} ...",
                 wrong.id, wrong.mistake, lab.test, wrong.criterion
             );
-            let result = run_one(workspace, &scratch, lab, wrong, &patch, &logs);
-            // Back to the pristine copy of whatever the patch touched, even if
-            // the run failed, so the next wrong answer starts clean.
-            sync_tree(workspace, &scratch, &touched)?;
-            results.push(result?);
+            results.push(run_one(workspace, &scratch, lab, wrong, &logs)?);
         }
     }
+    sync_tree(workspace, &scratch, &files)?;
     Ok(results)
 }
 
@@ -114,9 +123,9 @@ fn run_one(
     scratch: &Path,
     lab: &LabInfo,
     wrong: &WrongAnswer,
-    patch: &Path,
     logs: &Path,
 ) -> anyhow::Result<WrongAnswerResult> {
+    let patch = workspace.join(wrong.patch());
     let log = logs.join(format!("{}.log", wrong.id));
     let mut result = WrongAnswerResult {
         lab: lab.id.clone(),
@@ -128,7 +137,7 @@ fn run_one(
     let applied = Command::new("git")
         .current_dir(scratch)
         .arg("apply")
-        .arg(patch)
+        .arg(&patch)
         .stdout(Stdio::null())
         .status()
         .context("running git apply")?;
@@ -145,18 +154,27 @@ fn run_one(
         .join(&wrong.id);
     let _ = std::fs::remove_dir_all(&verdicts);
     let file = std::fs::File::create(&log)?;
-    let status = criteria_command(
+    let mut command = criteria_command(
         scratch,
         &lab.test,
         Target::Solution,
         &verdicts,
         &[&wrong.criterion, "--exact"],
-    )
-    .env("CARGO_TARGET_DIR", workspace.join("target"))
-    .stdout(file.try_clone()?)
-    .stderr(file)
-    .status()
-    .context("running cargo test")?;
+    );
+    command
+        .env(
+            "CARGO_TARGET_DIR",
+            workspace.join("target/wrong-answers/target"),
+        )
+        .stdout(file.try_clone()?)
+        .stderr(file);
+    let Some(status) = run_with_deadline(command, RUN_DEADLINE)? else {
+        result.detail = format!(
+            "no verdict: still running after {} min, stopped (a wrong answer that hangs is not caught)",
+            RUN_DEADLINE.as_secs() / 60
+        );
+        return Ok(result);
+    };
     let path = verdicts
         .join(&lab.id)
         .join(format!("{}.json", wrong.criterion));
@@ -172,13 +190,21 @@ fn run_one(
             result.detail = format!("the criterion PASSED: {}", verdict.message.trim())
         }
         Some(verdict) => {
-            let said = |part: &Option<String>| part.as_deref().is_some_and(|t| !t.is_empty());
-            result.caught =
-                said(&verdict.expected) && said(&verdict.observed) && !verdict.file.is_empty();
-            result.detail = format!(
-                "expected: {} | observed: {} | look at: {}",
-                verdict.expected.unwrap_or_default(),
-                verdict.observed.unwrap_or_default(),
+            // Caught by the check that names the mistake, not by any failure
+            // at all (a broker hiccup, the grader's own setup).
+            let expected = verdict.expected.unwrap_or_default();
+            let observed = verdict.observed.unwrap_or_default();
+            result.caught = expected.contains(&wrong.expected_contains)
+                && !observed.is_empty()
+                && !verdict.file.is_empty();
+            if !result.caught {
+                result.detail = format!(
+                    "failed, but not on the check that names this mistake (its expected should contain {:?}): ",
+                    wrong.expected_contains
+                );
+            }
+            result.detail += &format!(
+                "expected: {expected} | observed: {observed} | look at: {}",
                 verdict.file
             );
         }
@@ -217,9 +243,39 @@ fn tracked_files(workspace: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(unique.into_iter().collect())
 }
 
-/// Make `files` in `scratch` equal to those in `workspace`, writing only what
-/// differs: an unchanged file keeps its modification time, so cargo does not
-/// rebuild its crate.
+/// Run `command` in a process group of its own; `None` if it was still running
+/// at the deadline (then the whole group is killed: cargo and the test binary).
+fn run_with_deadline(
+    mut command: Command,
+    deadline: Duration,
+) -> anyhow::Result<Option<std::process::ExitStatus>> {
+    use std::os::unix::process::CommandExt;
+
+    let mut child = command
+        .process_group(0)
+        .spawn()
+        .context("running cargo test")?;
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if started.elapsed() > deadline {
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        // Polling a child process for its exit, not waiting out a guess.
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Make the scratch tree hold exactly `files`, as they are in `workspace`:
+/// a file that differs is rewritten, one that is the same keeps its
+/// modification time (so cargo does not rebuild its crate), and one that is not
+/// in the list is removed (its own `target/` aside).
 fn sync_tree(workspace: &Path, scratch: &Path, files: &[PathBuf]) -> anyhow::Result<()> {
     for file in files {
         let wanted = std::fs::read(workspace.join(file))
@@ -233,22 +289,27 @@ fn sync_tree(workspace: &Path, scratch: &Path, files: &[PathBuf]) -> anyhow::Res
         }
         std::fs::write(&copy, wanted).with_context(|| format!("writing {}", copy.display()))?;
     }
-    Ok(())
+    let wanted: BTreeSet<&Path> = files.iter().map(PathBuf::as_path).collect();
+    remove_others(scratch, Path::new(""), &wanted)
 }
 
-/// The files a unified diff changes (its `+++ b/<path>` lines).
-fn patched_files(patch: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let text =
-        std::fs::read_to_string(patch).with_context(|| format!("reading {}", patch.display()))?;
-    let files: Vec<PathBuf> = text
-        .lines()
-        .filter_map(|line| line.strip_prefix("+++ b/"))
-        .map(|path| PathBuf::from(path.trim()))
-        .collect();
-    if files.is_empty() {
-        bail!("{} changes no file", patch.display());
+/// Remove every file under `scratch/dir` that is not `wanted`.
+fn remove_others(scratch: &Path, dir: &Path, wanted: &BTreeSet<&Path>) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(scratch.join(dir)) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry?;
+        let relative = dir.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            if relative != Path::new("target") {
+                remove_others(scratch, &relative, wanted)?;
+            }
+        } else if !wanted.contains(relative.as_path()) {
+            std::fs::remove_file(entry.path())?;
+        }
     }
-    Ok(files)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -256,21 +317,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_patch_names_the_files_it_changes() {
-        let dir = std::env::temp_dir().join(format!("grader-check-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let patch = dir.join("x.patch");
-        std::fs::write(
-            &patch,
-            "--- a/solutions/lab-4-1/src/lag.rs\n+++ b/solutions/lab-4-1/src/lag.rs\n@@ -1 +1 @@\n-a\n+b\n",
-        )
-        .unwrap();
+    fn the_scratch_tree_holds_exactly_the_workspace_files() {
+        let root = std::env::temp_dir().join(format!("grader-check-{}", std::process::id()));
+        let (workspace, scratch) = (root.join("workspace"), root.join("scratch"));
+        std::fs::create_dir_all(workspace.join("src")).unwrap();
+        std::fs::create_dir_all(scratch.join("gone")).unwrap();
+        std::fs::create_dir_all(scratch.join("target")).unwrap();
+        std::fs::write(workspace.join("src/a.rs"), "a").unwrap();
+        std::fs::write(scratch.join("gone/old.rs"), "stale").unwrap();
+        std::fs::write(scratch.join("target/keep"), "build output").unwrap();
+        let files = vec![PathBuf::from("src/a.rs")];
+        sync_tree(&workspace, &scratch, &files).unwrap();
         assert_eq!(
-            patched_files(&patch).unwrap(),
-            vec![PathBuf::from("solutions/lab-4-1/src/lag.rs")]
+            std::fs::read_to_string(scratch.join("src/a.rs")).unwrap(),
+            "a"
         );
-        std::fs::write(&patch, "nothing here\n").unwrap();
-        assert!(patched_files(&patch).is_err());
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!scratch.join("gone/old.rs").exists());
+        assert!(scratch.join("target/keep").exists());
+        // A patched copy comes back to the workspace's version.
+        std::fs::write(scratch.join("src/a.rs"), "patched").unwrap();
+        sync_tree(&workspace, &scratch, &files).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(scratch.join("src/a.rs")).unwrap(),
+            "a"
+        );
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

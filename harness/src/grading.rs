@@ -50,6 +50,9 @@ pub struct WrongAnswer {
     pub criterion: String,
     /// The mistake, in a student's terms.
     pub mistake: String,
+    /// Text the failed verdict's *expected* must contain: which check of the
+    /// criterion names this mistake (any other failure does not count).
+    pub expected_contains: String,
 }
 
 impl WrongAnswer {

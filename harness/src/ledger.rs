@@ -191,6 +191,15 @@ pub fn dead_lettered_before(outcomes: &[Outcome], ms: i64) -> Vec<String> {
     early.into_iter().map(str::to_string).collect()
 }
 
+/// Payments reported processed (decided) at or before `ms`.
+pub fn processed_by(outcomes: &[Outcome], ms: i64) -> BTreeSet<String> {
+    outcomes
+        .iter()
+        .filter(|o| o.status == OutcomeStatus::Processed && o.finished_at_ms <= ms)
+        .map(|o| o.payment_id.clone())
+        .collect()
+}
+
 /// Payments reported dead-lettered more than once from `since_ms` on. With no
 /// crash in that time, each dead letter is reported once.
 pub fn dead_lettered_twice(outcomes: &[Outcome], since_ms: i64) -> Vec<String> {

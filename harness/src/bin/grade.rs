@@ -41,7 +41,7 @@ struct Args {
     check_exercises: bool,
     /// CI mode: apply each wrong answer of info.toml (tests/wrong_answers/) to a
     /// scratch copy of the workspace and prove its criterion fails on it.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["check_exercises", "target"])]
     check_wrong_answers: bool,
     /// Where scorecards go.
     #[arg(long, default_value = "scorecard")]

@@ -58,7 +58,8 @@ impl GroupTimeouts {
     };
 
     /// How long a forward (to a retry topic or the DLQ) may wait for its ack:
-    /// half of `max.poll.interval.ms`, and at most [`FORWARD_TIMEOUT`].
+    /// two thirds of `max.poll.interval.ms` (the last third is left to decide,
+    /// commit or rewind, and poll again), and at most [`FORWARD_TIMEOUT`].
     ///
     /// The member does not poll while it waits, so a forward that outlasts the
     /// interval gets the member thrown out of its group *before* it decides
@@ -67,7 +68,7 @@ impl GroupTimeouts {
     /// decision (rewind, never commit) in the member's hands, and keeps a
     /// topic outage from turning into a rebalance storm.
     pub fn forward_timeout(&self) -> Duration {
-        (self.max_poll_interval / 2).min(FORWARD_TIMEOUT)
+        (self.max_poll_interval * 2 / 3).min(FORWARD_TIMEOUT)
     }
 }
 
