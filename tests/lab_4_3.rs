@@ -373,6 +373,12 @@ mod checks {
         let _ = forward_failures_reach(&run, before_restart + 2).await;
         let commits = watch.finish().await;
         let outage_ends_at_ms = now_ms();
+        // The DLQ comes back first and retry-2 a little later: a retryable
+        // payment must wait for its level, not fall back to the DLQ because
+        // that is what answers (it would be dead-lettered with retries left).
+        run.end_outage_of(Missing::Dlq).await.unwrap();
+        let dlq_back = run.running.stats.forward_failures.load(Ordering::Relaxed);
+        let _ = forward_failures_reach(&run, dlq_back + 2).await;
         run.end_outage().await.unwrap();
         let failed_forwards = run.running.stats.forward_failures.load(Ordering::Relaxed);
         let settled = run.settle(SETTLE + Duration::from_secs(30)).await.unwrap();

@@ -165,6 +165,61 @@ async fn journal_records(run: &IncidentRun) -> Vec<rdkafka::message::OwnedMessag
         .unwrap()
 }
 
+/// Each record of a retry topic, by (partition, offset): its payment id and its
+/// `replay-id` header.
+type ReplaysAt = BTreeMap<(i32, i64), (String, Option<Vec<u8>>)>;
+
+/// Journal records whose target is not a replay of their payment, by their
+/// replay run, on the first retry topic: a journal written before (or without)
+/// the retry topic's ack, from a made-up receipt.
+async fn unbacked_journal_entries(
+    run: &IncidentRun,
+    journal: &[rdkafka::message::OwnedMessage],
+) -> Vec<String> {
+    use rdkafka::Message;
+    let retry_1 = run.service.state.topology.pipeline.retry_topic(1);
+    let replays: ReplaysAt = read_all(&run.broker, &retry_1, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let id = harness::outcomes::payment_id_of(m);
+            let replay_id = harness::retry::header_value(m, harness::replay::REPLAY_ID);
+            ((m.partition(), m.offset()), (id, replay_id))
+        })
+        .collect();
+    journal
+        .iter()
+        .filter_map(|record| {
+            let Some(Ok(entry)) = record
+                .payload()
+                .map(serde_json::from_slice::<lab_4_4::journal::JournalEntry>)
+            else {
+                return Some(format!(
+                    "an unreadable journal record at offset {}",
+                    record.offset()
+                ));
+            };
+            let backed = entry.target_topic == retry_1
+                && replays
+                    .get(&(entry.target_partition, entry.target_offset))
+                    .is_some_and(|(id, replay_id)| {
+                        *id == entry.payment_id
+                            && replay_id.as_deref() == Some(entry.replay_id.as_bytes())
+                    });
+            (!backed).then(|| {
+                format!(
+                    "{} -> {}/{}@{}",
+                    entry.payment_id,
+                    entry.target_topic,
+                    entry.target_partition,
+                    entry.target_offset
+                )
+            })
+        })
+        .collect()
+}
+
 /// POST a payment over the API; its id.
 async fn create_payment(api: &ApiClient, id: &str, currency: &str) -> String {
     let body = json!({"payment_id": id, "amount": 42.5, "currency": currency});
@@ -247,7 +302,31 @@ mod checks {
         // Everything, poison included: a dead letter whose value is not UTF-8 must
         // come back byte for byte too.
         let ids = run.truth.dead_lettered();
-        let (summary, since) = run.replay(json!({}), false).await.unwrap();
+        // Another team's record on the DLQ: it cannot be replayed, and it must
+        // not stop the replay of everything else.
+        let dlq = run.service.state.topology.pipeline.dlq_topic.clone();
+        payment_producer(&run.broker)
+            .unwrap()
+            .send(
+                rdkafka::producer::FutureRecord::to(&dlq)
+                    .key("not-a-payment")
+                    .payload("not a dead letter"),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+        let replayed = run.replay(json!({}), false).await;
+        criterion.expect(
+            matches!(&replayed, Ok((summary, _)) if summary["not_replayable"] == 1),
+            "a replay of everything to skip the one DLQ record that is not a dead letter (not_replayable: 1) and replay the rest",
+            match &replayed {
+                Ok((summary, _)) => format!("replay summary {summary}"),
+                Err(error) => format!("the replay failed: {error:#}"),
+            },
+        );
+        let Ok((summary, since)) = replayed else {
+            return;
+        };
         let _ = run.replayed_outcomes(&ids, since, SETTLE).await;
         let bytes = verdicts::replays_are_byte_exact(&run, &ids).await.unwrap();
         criterion.expect(
@@ -400,6 +479,16 @@ mod checks {
             ),
             format!("{}", journal.len()),
         );
+        let unbacked = unbacked_journal_entries(&run, &journal).await;
+        criterion.expect(
+            unbacked.is_empty(),
+            "every journal record points at its payment's acknowledged replay on retry-1 (journal only after the ack)",
+            format!(
+                "{} journal record(s) with no such replay, e.g. {:?}",
+                unbacked.len(),
+                unbacked.iter().take(3).collect::<Vec<_>>()
+            ),
+        );
         run.shutdown().await.unwrap();
     }
 
@@ -513,6 +602,23 @@ mod checks {
             "a cut at exactly the high watermark",
             &body,
             &expected,
+            real,
+        )
+        .await;
+        // 5. Replay everything left, then purge what was replayed: a partition
+        //    whose every record was replayed is cut to its end.
+        run.replay(json!({}), false).await.unwrap();
+        let now = watermarks(&run.broker, &dlq).await.unwrap();
+        let emptied: BTreeMap<i32, (i64, i64)> = now
+            .iter()
+            .map(|(p, (_, high))| (*p, (*high, *high)))
+            .collect();
+        purge_and_check(
+            &run,
+            &mut criterion,
+            "after replaying everything, every partition cut to its end",
+            &json!({"mode": "replayed"}),
+            &emptied,
             real,
         )
         .await;

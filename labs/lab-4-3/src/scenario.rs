@@ -216,6 +216,12 @@ impl<E: Exercise> RetryRun<E> {
         create_topics(&self.broker, &refs).await
     }
 
+    /// Create one of the missing topics: that part of the outage is over.
+    pub async fn end_outage_of(&self, missing: Missing) -> anyhow::Result<()> {
+        let name = missing_topic(self.pipeline(), missing);
+        create_topics(&self.broker, &[(&name, PARTITIONS)]).await
+    }
+
     /// Wait until every payment has an outcome (or the deadline passes: then the
     /// payments without one count as missing, and `timed_out` says so), stop the
     /// pipeline, and account. A member that stopped on an error fails the settle
