@@ -157,6 +157,33 @@ async fn purge_and_check(
     );
 }
 
+/// [`purge_and_check`] of `before {partition, offset: cut}` on a DLQ with these
+/// watermarks: only that partition's low watermark moves, to the cut.
+async fn purge_before(
+    run: &IncidentRun,
+    criterion: &mut Criterion,
+    what: &str,
+    watermarks: &BTreeMap<i32, (i64, i64)>,
+    (partition, cut): (i32, i64),
+    real: bool,
+) {
+    let mut expected = watermarks.clone();
+    if let Some((low, _)) = expected.get_mut(&partition) {
+        *low = cut;
+    }
+    let body = json!({"mode": "before", "partition": partition, "offset": cut});
+    purge_and_check(run, criterion, what, &body, &expected, real).await;
+}
+
+/// The partition with the most records, and its (low, high) watermarks.
+fn fullest(watermarks: &BTreeMap<i32, (i64, i64)>) -> (i32, (i64, i64)) {
+    watermarks
+        .iter()
+        .max_by_key(|(_, (low, high))| high - low)
+        .map(|(p, marks)| (*p, *marks))
+        .expect("the DLQ has partitions")
+}
+
 /// Every record of the run's replay journal.
 async fn journal_records(run: &IncidentRun) -> Vec<rdkafka::message::OwnedMessage> {
     let topic = &run.service.state.journal.topic;
@@ -500,28 +527,15 @@ mod checks {
         let dlq = run.service.state.topology.pipeline.dlq_topic.clone();
         let before = watermarks(&run.broker, &dlq).await.unwrap();
         // 1. Half of the fullest partition.
-        let (&partition, &(low, high)) = before
-            .iter()
-            .max_by_key(|(_, (low, high))| high - low)
-            .unwrap();
+        let (partition, (low, high)) = fullest(&before);
         criterion.expect(
             high - low >= 2,
             "a DLQ partition with 2+ records",
             format!("{before:?}"),
         );
         let cut = low + (high - low) / 2;
-        let mut expected = before.clone();
-        expected.insert(partition, (cut, high));
-        let body = json!({"mode": "before", "partition": partition, "offset": cut});
-        purge_and_check(
-            &run,
-            &mut criterion,
-            "a cut at half of one partition",
-            &body,
-            &expected,
-            real,
-        )
-        .await;
+        let what = "a cut at half of one partition";
+        purge_before(&run, &mut criterion, what, &before, (partition, cut), real).await;
         // 2. Requests that cannot be honoured are refused, not guessed at.
         let now = watermarks(&run.broker, &dlq).await.unwrap();
         for (body, why) in [
@@ -589,22 +603,9 @@ mod checks {
         // 4. A cut at exactly the high watermark empties the partition: the
         //    edge an off-by-one refuses. Wherever the most records are left.
         let now = watermarks(&run.broker, &dlq).await.unwrap();
-        let (&partition, &(_, high)) = now
-            .iter()
-            .max_by_key(|(_, (low, high))| high - low)
-            .unwrap();
-        let mut expected = now.clone();
-        expected.insert(partition, (high, high));
-        let body = json!({"mode": "before", "partition": partition, "offset": high});
-        purge_and_check(
-            &run,
-            &mut criterion,
-            "a cut at exactly the high watermark",
-            &body,
-            &expected,
-            real,
-        )
-        .await;
+        let (partition, (_, high)) = fullest(&now);
+        let what = "a cut at exactly the high watermark";
+        purge_before(&run, &mut criterion, what, &now, (partition, high), real).await;
         // 5. Replay everything left, then purge what was replayed: a partition
         //    whose every record was replayed is cut to its end.
         run.replay(json!({}), false).await.unwrap();

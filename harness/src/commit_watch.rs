@@ -24,7 +24,8 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::broker::Broker;
 use crate::grading::Criterion;
-use crate::ledger::{Ledger, Route};
+use crate::ledger::{dead_lettered_before, Ledger, Route};
+use crate::outcomes::Outcome;
 use crate::topics::partition_count;
 
 /// A record that no commit may pass while the watch runs, and why.
@@ -245,8 +246,12 @@ pub fn expect_no_commit_past(
     criterion: &mut Criterion,
     commits: &CommitsSeen,
     guarded: &[Guarded],
-    down: &str,
+    down: &[String],
 ) {
+    let (down, were) = match down {
+        [one] => (one.clone(), "was"),
+        many => (many.join(" and "), "were"),
+    };
     criterion.expect(
         commits.incomplete().is_none(),
         "the grader's setup: the commit watch samples every group through the whole outage",
@@ -257,14 +262,14 @@ pub fn expect_no_commit_past(
     );
     criterion.expect(
         !guarded.is_empty(),
-        format!("the grader's setup: records that cannot be passed while {down} is missing"),
+        format!("the grader's setup: records that cannot be passed while {down} {were} missing"),
         "none (not your code: the seeded workload should have some)",
     );
     let passed = commits.passed(guarded);
     criterion.expect(
         passed.is_empty(),
         format!(
-            "while {down} was missing, no commit past any of the {} records whose forward could not be acknowledged",
+            "while {down} {were} missing, no commit past any of the {} records whose forward could not be acknowledged",
             guarded.len()
         ),
         format!(
@@ -272,6 +277,27 @@ pub fn expect_no_commit_past(
             passed.len(),
             commits.rounds,
             passed.iter().take(3).collect::<Vec<_>>()
+        ),
+    );
+}
+
+/// The check every outage criterion makes of the outcomes: no payment reported
+/// dead-lettered before `outage_ended_at_ms`, when `dlq` did not exist. A topic
+/// that does not exist acknowledges nothing, so such a report came before the ack.
+pub fn expect_no_dead_letter_before(
+    criterion: &mut Criterion,
+    outcomes: &[Outcome],
+    outage_ended_at_ms: i64,
+    dlq: &str,
+) {
+    let early = dead_lettered_before(outcomes, outage_ended_at_ms);
+    criterion.expect(
+        early.is_empty(),
+        "no payment reported dead-lettered while the DLQ did not exist (report only after the DLQ's ack)",
+        format!(
+            "{} reported dead-lettered before {dlq} existed, e.g. {:?}",
+            early.len(),
+            early.iter().take(3).collect::<Vec<_>>()
         ),
     );
 }
