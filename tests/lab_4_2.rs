@@ -26,7 +26,7 @@ use harness::payments::{PaymentGenerator, PoisonError, PoisonKind, PoisonRates};
 use harness::topics::{create_topics, read_all, unique_name};
 use harness::{wait, TimeScale};
 use lab_4_2::analyzer::{analyze, DlqReport};
-use lab_4_2::scenario::{DlqRun, Settled, NON_BLOCKING_RATIO_LIMIT};
+use lab_4_2::scenario::{DlqRun, Settled, NON_BLOCKING_RATIO_LIMIT, OWN_HANDLING_LIMIT};
 use lab_4_2::Exercise;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage, Timestamp};
 use rdkafka::producer::FutureRecord;
@@ -356,6 +356,22 @@ mod checks {
                 baseline.drain_time.as_millis()
             ),
         );
+        let own = failing.own_handling_median_us;
+        criterion.expect(
+            own.is_some_and(|us| us <= OWN_HANDLING_LIMIT.as_micros() as u64),
+            format!(
+                "handle_failure to take at most {} ms (median) of its own, outside its DLQ send and outcome report: no sleep, no wait",
+                OWN_HANDLING_LIMIT.as_millis()
+            ),
+            match own {
+                Some(us) => format!("a median of {:.1} ms per failure", us as f64 / 1000.0),
+                None => "no failure was handled (not checked)".to_string(),
+            },
+        );
+        criterion.note(format!(
+            "handle_failure's own time: median {:.2} ms per failure",
+            own.unwrap_or_default() as f64 / 1000.0
+        ));
         criterion.note(format!(
             "non-blocking ratio {ratio:.2} ({} ms with failures vs {} ms without, {COUNT} payments)",
             failing.drain_time.as_millis(),

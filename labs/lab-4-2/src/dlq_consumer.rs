@@ -56,6 +56,20 @@ pub struct DlqStats {
     pub dlq_send_failures: AtomicU64,
     /// Epoch ms of the first record polled (0: none yet).
     pub first_record_at_ms: AtomicI64,
+    /// For each failure, the µs `handle_failure` took *of its own*: its whole
+    /// time minus what it spent waiting in `send_to_dlq` and the outcome
+    /// report. A sleep or a retry in place shows here, whatever the broker's
+    /// latency (the velocity criterion's drain ratio cannot see a short one).
+    pub failure_handling_us: std::sync::Mutex<Vec<u64>>,
+}
+
+impl DlqStats {
+    /// The median of [`DlqStats::failure_handling_us`] (`None`: no failure yet).
+    pub fn failure_handling_median_us(&self) -> Option<u64> {
+        let mut samples = self.failure_handling_us.lock().ok()?.clone();
+        samples.sort_unstable();
+        samples.get(samples.len() / 2).copied()
+    }
 }
 
 /// A producer for dead letters. `acks=all`, because a dead letter that one broker
@@ -92,6 +106,8 @@ pub struct Failed<'a> {
     config: &'a DlqConsumerConfig,
     stats: &'a DlqStats,
     rewound: &'a AtomicBool,
+    /// µs spent waiting for the broker in the calls below (see `failure_handling_us`).
+    waited_us: &'a AtomicU64,
 }
 
 impl Failed<'_> {
@@ -120,7 +136,10 @@ impl Failed<'_> {
         if let Some(key) = self.message.key() {
             record = record.key(key);
         }
-        match self.dlq.send(record, Duration::from_secs(10)).await {
+        let started = Instant::now();
+        let sent = self.dlq.send(record, Duration::from_secs(10)).await;
+        self.waited_since(started);
+        match sent {
             Ok(delivery) => {
                 self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
                 Ok((delivery.partition, delivery.offset))
@@ -153,7 +172,15 @@ impl Failed<'_> {
             Some(self.error.to_string()),
             &self.config.member,
         );
-        self.reporter.report(&outcome).await
+        let started = Instant::now();
+        let reported = self.reporter.report(&outcome).await;
+        self.waited_since(started);
+        reported
+    }
+
+    fn waited_since(&self, started: Instant) {
+        self.waited_us
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
 
     /// Commit past the failed record, so this group does not consume it again. The
@@ -263,7 +290,7 @@ pub async fn run<E: Exercise>(
             }
             Err(error) => {
                 redelivered.insert((partition, offset), (first_failure_ms, attempt));
-                let rewound = AtomicBool::new(false);
+                let (rewound, waited_us) = (AtomicBool::new(false), AtomicU64::new(0));
                 let failed = Failed {
                     message: &message,
                     error: &error,
@@ -275,8 +302,18 @@ pub async fn run<E: Exercise>(
                     config,
                     stats,
                     rewound: &rewound,
+                    waited_us: &waited_us,
                 };
+                let handling = Instant::now();
                 E::handle_failure(failed).await?;
+                let own = (handling.elapsed().as_micros() as u64)
+                    .saturating_sub(waited_us.load(Ordering::Relaxed));
+                if let Ok(mut samples) = stats.failure_handling_us.lock() {
+                    // Enough for any report, bounded for a consumer left running.
+                    if samples.len() < 100_000 {
+                        samples.push(own);
+                    }
+                }
                 if rewound.load(Ordering::Relaxed) {
                     // Back off on this partition only, so a DLQ that is down is not
                     // hammered and the other partitions keep flowing.
