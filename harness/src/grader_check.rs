@@ -7,7 +7,8 @@
 //! [`check_wrong_answers`] copies the workspace into a scratch tree (under
 //! `target/`, so the student's or maintainer's own files are never touched),
 //! applies one patch at a time, runs the one criterion that must catch it, and
-//! requires a failed verdict that says what was expected and what was observed.
+//! requires a failed verdict whose *expected* names the mistake's own check
+//! (`expected_contains`) and that says what was observed.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,8 @@ pub fn criteria_command(
 pub struct WrongAnswerResult {
     pub lab: String,
     pub wrong_answer: WrongAnswer,
-    /// The criterion failed with an expected-against-observed verdict.
+    /// The criterion failed on the check that names the mistake
+    /// (`expected_contains`), with what it observed and the file to look at.
     pub caught: bool,
     /// What the verdict said, or why there was none.
     pub detail: String,
