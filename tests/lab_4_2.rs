@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use harness::broker::shared_test_broker;
+use harness::clock::now_ms;
 use harness::commit_watch::{
     expect_no_commit_past, expect_no_dead_letter_before, guarded, CommitWatch, Placed,
 };
@@ -21,7 +22,7 @@ use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::{FailureMix, PaymentClass, PaymentError, PermanentReason, TransientReason};
 use harness::grading::Criterion;
 use harness::ledger::{dead_lettered_twice, processed_by, Route};
-use harness::outcomes::{now_ms, OutcomeStatus};
+use harness::outcomes::OutcomeStatus;
 use harness::payments::{PaymentGenerator, PoisonError, PoisonKind, PoisonRates};
 use harness::topics::{create_topics, read_all, unique_name};
 use harness::{wait, TimeScale};

@@ -17,13 +17,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use harness::broker::shared_test_broker;
+use harness::clock::now_ms;
 use harness::commit_watch::{
     expect_no_commit_past, expect_no_dead_letter_before, guarded, CommitWatch, Placed,
 };
 use harness::gateway::FailureMix;
 use harness::grading::Criterion;
 use harness::ledger::{processed_by, Route};
-use harness::outcomes::{now_ms, payment_id_of, OutcomeStatus};
+use harness::outcomes::{payment_id_of, OutcomeStatus};
 use harness::payments::PoisonRates;
 use harness::topics::read_all;
 use harness::{wait, TimeScale};

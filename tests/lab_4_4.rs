@@ -211,7 +211,7 @@ async fn unbacked_journal_entries(
         .iter()
         .map(|m| {
             let id = harness::outcomes::payment_id_of(m);
-            let replay_id = harness::retry::header_value(m, harness::replay::REPLAY_ID);
+            let replay_id = harness::headers::header_value(m, harness::replay::REPLAY_ID);
             ((m.partition(), m.offset()), (id, replay_id))
         })
         .collect();

@@ -21,8 +21,9 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::clock::format_rfc3339_ms;
 use crate::gateway::PaymentError;
-use crate::payments::format_rfc3339_ms;
+use crate::headers::{raw_headers, RawHeader};
 
 /// Bumped on any incompatible change to the format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -31,9 +32,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub fn dlq_topic(input_topic: &str) -> String {
     format!("{input_topic}-dlq")
 }
-
-/// A header as raw bytes: its key, and its value (`None`: a header without value).
-pub type RawHeader = (String, Option<Vec<u8>>);
 
 /// One original header, byte-exact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +112,7 @@ impl DeadLetter {
         // rdkafka 0.39 panics on a header key that is not UTF-8 (legal in Kafka,
         // and exactly the kind of record that ends up here). A dead letter must
         // never take the consumer down, so such headers are dropped and said so.
-        let (headers, header_note) = match crate::retry::raw_headers(message) {
+        let (headers, header_note) = match raw_headers(message) {
             Ok(headers) => (encode_headers(headers), None),
             Err(error) => (
                 Vec::new(),

@@ -15,6 +15,8 @@
 //! | [`gateway`] | the simulated payment gateway: deterministic verdict per (payment, attempt) |
 //! | [`workload`] | a generated workload with its ground truth |
 //! | [`producer`] | producing payments with acknowledged deliveries |
+//! | [`clock`] | epoch milliseconds now, and as RFC 3339 text |
+//! | [`headers`] | record headers as raw bytes, read without trusting them |
 //! | [`dead_letter`] | the dead-letter record format (seed 000 + 001/003 fields + exact bytes) |
 //! | [`retry`] | retry topics and their headers: reading them without trusting them |
 //! | [`replay`] | replay provenance headers, the parking and journal topics (Lab 4.4) |
@@ -34,11 +36,13 @@
 pub mod backoff;
 pub mod broker;
 pub mod cli;
+pub mod clock;
 pub mod commit_watch;
 pub mod dead_letter;
 pub mod gateway;
 pub mod grader_check;
 pub mod grading;
+pub mod headers;
 pub mod ledger;
 pub mod measure;
 pub mod outcomes;

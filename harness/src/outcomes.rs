@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use rdkafka::consumer::Consumer;
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::broker::Broker;
+use crate::clock::now_ms;
 use crate::topics::group_free_reader;
 use crate::wait;
 
@@ -108,14 +109,6 @@ pub fn drain_time(first_record_at_ms: i64, outcomes: &[Outcome]) -> Duration {
 /// The outcomes topic that belongs to an input topic.
 pub fn outcomes_topic(input_topic: &str) -> String {
     format!("{input_topic}-outcomes")
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Publishes outcome records, waiting for the broker's ack on each.

@@ -5,6 +5,7 @@
 //! knows in advance which payments are poison and (with the [`crate::gateway`])
 //! which will fail, and can account for every single one afterwards.
 
+use crate::clock::format_rfc3339_ms;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -258,13 +259,6 @@ pub fn stable_hash(seed: u64, id: &str) -> u64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash
-}
-
-/// Milliseconds since the Unix epoch, as RFC 3339 UTC with milliseconds.
-pub fn format_rfc3339_ms(epoch_ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(epoch_ms)
-        .map(|time| time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_else(|| epoch_ms.to_string())
 }
 
 #[cfg(test)]

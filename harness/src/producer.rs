@@ -7,7 +7,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 
 use crate::broker::Broker;
-use crate::dead_letter::RawHeader;
+use crate::headers::RawHeader;
 use crate::payments::PaymentRecord;
 
 /// Where one payment landed.

@@ -45,5 +45,5 @@ pub fn journal_topic(dlq_topic: &str) -> String {
 
 /// Is `message` a replay (does it carry a `replay-id`)?
 pub fn is_replay<M: Message>(message: &M) -> bool {
-    crate::retry::header_value(message, REPLAY_ID).is_some()
+    crate::headers::header_value(message, REPLAY_ID).is_some()
 }

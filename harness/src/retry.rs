@@ -22,9 +22,9 @@
 
 use std::time::Duration;
 
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{Header, Message, OwnedHeaders};
 
-use crate::dead_letter::RawHeader;
+use crate::headers::{raw_headers, RawHeader};
 
 /// The retry topic of one level: seed 000's `payment_requests-retry-1`, `-2`, `-3`.
 pub fn retry_topic(input_topic: &str, level: u32) -> String {
@@ -60,34 +60,6 @@ pub const BOOKKEEPING_HEADERS: [&str; 11] = [
     FINAL_FAILURE,
     FAILED_ATTEMPTS,
 ];
-
-/// The headers of a record, byte for byte, in order. `Err` when rdkafka cannot
-/// read them: rdkafka 0.39 panics on a header key that is not UTF-8 (legal in
-/// Kafka), and a consumer must never go down for a header.
-pub fn raw_headers<M: Message>(message: &M) -> Result<Vec<RawHeader>, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        message
-            .headers()
-            .map(|headers| {
-                headers
-                    .iter()
-                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }))
-    .map_err(|_| "a header key is not UTF-8".to_string())
-}
-
-/// The value of the last header named `key`, if it is there and readable.
-pub fn header_value<M: Message>(message: &M, key: &str) -> Option<Vec<u8>> {
-    raw_headers(message)
-        .ok()?
-        .into_iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .and_then(|(_, v)| v)
-}
 
 /// Where a payment was before it entered the retry topics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +200,7 @@ impl RetryState {
         let written_at = message
             .timestamp()
             .to_millis()
-            .unwrap_or_else(crate::outcomes::now_ms);
+            .unwrap_or_else(crate::clock::now_ms);
         let millis = |d: &Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         let earliest_due = written_at.saturating_add(millis(delays.start()));
         let latest_due = written_at.saturating_add(millis(delays.end()));

@@ -24,9 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use harness::clock::now_ms;
 use harness::gateway::Gateway;
 use harness::measure::rebalance::{ObservedContext, RebalanceLog};
-use harness::outcomes::{now_ms, payment_id_of, Outcome, OutcomeReporter, OutcomeStatus};
+use harness::outcomes::{payment_id_of, Outcome, OutcomeReporter, OutcomeStatus};
 use harness::{Broker, TimeScale};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};

@@ -261,7 +261,7 @@ pub async fn group_impact(
     .await?;
     let stuck = if owners[0] == [0] { 0 } else { 1 };
     let healthy_index = 1 - stuck;
-    let settled_at = harness::outcomes::now_ms();
+    let settled_at = harness::clock::now_ms();
 
     let producer = payment_producer(broker)?;
     let mut partition_0 = vec![blocker.clone()];

@@ -21,10 +21,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use harness::backoff::BackoffPolicy;
+use harness::clock::now_ms;
 use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::{Gateway, PaymentError};
 use harness::measure::rebalance::{ObservedContext, RebalanceLog};
-use harness::outcomes::{now_ms, Outcome, OutcomeReporter, OutcomeStatus};
+use harness::outcomes::{Outcome, OutcomeReporter, OutcomeStatus};
 use harness::Broker;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};

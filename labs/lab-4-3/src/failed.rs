@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use harness::backoff::BackoffPolicy;
+use harness::clock::now_ms;
 use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::PaymentError;
+use harness::headers::raw_headers;
 use harness::measure::rebalance::ObservedContext;
-use harness::outcomes::{now_ms, Outcome, OutcomeReporter, OutcomeStatus};
-use harness::retry::{raw_headers, RetryState, FAILED_ATTEMPTS, FINAL_FAILURE};
+use harness::outcomes::{Outcome, OutcomeReporter, OutcomeStatus};
+use harness::retry::{RetryState, FAILED_ATTEMPTS, FINAL_FAILURE};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Header, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -173,7 +175,7 @@ impl Failed<'_> {
         // stray `replay-id` header on a first delivery cannot hide a payment in
         // the parking topic.
         let from =
-            harness::retry::header_value(self.message, harness::replay::REPLAYED_FROM_TOPIC)?;
+            harness::headers::header_value(self.message, harness::replay::REPLAYED_FROM_TOPIC)?;
         let ours = from == pipeline.dlq_topic.as_bytes() || from == parking.as_bytes();
         (ours && harness::replay::is_replay(self.message)).then_some(parking)
     }

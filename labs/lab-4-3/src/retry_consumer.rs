@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use harness::clock::now_ms;
 use harness::measure::rebalance::RebalanceLog;
-use harness::outcomes::{now_ms, OutcomeReporter, OutcomeStatus};
+use harness::outcomes::{OutcomeReporter, OutcomeStatus};
 use harness::Broker;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::Message;

@@ -25,8 +25,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use harness::clock::now_ms;
 use harness::measure::rebalance::{ObservedContext, RebalanceLog};
-use harness::outcomes::{now_ms, OutcomeReporter, OutcomeStatus};
+use harness::outcomes::{OutcomeReporter, OutcomeStatus};
 use harness::retry::RetryState;
 use harness::Broker;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};

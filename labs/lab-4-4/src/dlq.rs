@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use harness::clock::format_rfc3339_ms;
+use harness::clock::now_ms;
 use harness::dead_letter::DeadLetter;
-use harness::outcomes::now_ms;
-use harness::payments::format_rfc3339_ms;
 use harness::topics::{group_free_reader, read_all};
 use harness::Broker;
 use rdkafka::consumer::Consumer;

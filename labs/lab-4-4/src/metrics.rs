@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use harness::clock::now_ms;
 use harness::gateway::PaymentError;
-use harness::outcomes::{now_ms, Outcome, OutcomeStatus};
+use harness::outcomes::{Outcome, OutcomeStatus};
 use harness::Broker;
 use lab_4_3::pipeline::PipelineObserver;
 use prometheus::{

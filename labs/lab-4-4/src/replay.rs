@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use harness::dead_letter::{DeadLetterError, RawHeader};
-use harness::outcomes::now_ms;
+use harness::clock::now_ms;
+use harness::dead_letter::DeadLetterError;
+use harness::headers::RawHeader;
 use harness::Broker;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};

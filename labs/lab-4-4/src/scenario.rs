@@ -7,9 +7,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use harness::dead_letter::RawHeader;
+use harness::clock::now_ms;
 use harness::gateway::{Defect, FailureMix};
-use harness::outcomes::{now_ms, Outcome, OutcomeStatus, OutcomeWatcher};
+use harness::headers::RawHeader;
+use harness::outcomes::{Outcome, OutcomeStatus, OutcomeWatcher};
 use harness::payments::PoisonRates;
 use harness::producer::{payment_producer, produce_payments_with_headers};
 use harness::topics::unique_name;

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use harness::clock::now_ms;
 use harness::gateway::FaultSwitches;
-use harness::outcomes::now_ms;
 use harness::Broker;
 use lab_4_3::pipeline::{forward_producer, FORWARD_TIMEOUT};
 use lab_4_3::running::RunningPipeline;

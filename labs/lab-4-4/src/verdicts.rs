@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use harness::dead_letter::RawHeader;
+use harness::headers::raw_headers;
+use harness::headers::RawHeader;
 use harness::outcomes::{Outcome, OutcomeStatus};
 use harness::replay::{
     PROVENANCE_HEADERS, REPLAYED_AT_MS, REPLAYED_FROM_OFFSET, REPLAYED_FROM_PARTITION,
     REPLAYED_FROM_TOPIC, REPLAY_ID,
 };
-use harness::retry::raw_headers;
 use harness::topics::read_all;
 use harness::Broker;
 pub use lab_4_3::verdicts::Findings;
