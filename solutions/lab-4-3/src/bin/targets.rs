@@ -12,7 +12,7 @@
 //! Delivery guarantee: not applicable (it measures; every topic and group is its
 //! own). Limits: the embedded broker's timings are indicative only; set
 //! `KAFKA_BOOTSTRAP_SERVERS` for a real one. The memory step builds the
-//! `retry-processor` binary with cargo and measures it as its own process.
+//! `retry-processor-solution` binary with cargo and measures it as its own process.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use harness::backoff::BackoffPolicy;
+use harness::clock::now_ms;
 use harness::gateway::{FailureMix, Gateway};
 use harness::measure::summary::Summary;
-use harness::outcomes::now_ms;
 use harness::payments::PoisonRates;
 use harness::producer::{payment_producer, produce_payments};
 use harness::retry::RetryState;
@@ -248,13 +248,13 @@ async fn level_memory(broker: &Broker, count: usize) -> anyhow::Result<(u64, u64
             "-p",
             "lab-4-3-solution",
             "--bin",
-            "retry-processor",
+            "retry-processor-solution",
         ])
         .status()
         .await
-        .context("building retry-processor")?;
-    anyhow::ensure!(built.success(), "building retry-processor failed");
-    let binary = std::env::current_exe()?.with_file_name("retry-processor");
+        .context("building retry-processor-solution")?;
+    anyhow::ensure!(built.success(), "building retry-processor-solution failed");
+    let binary = std::env::current_exe()?.with_file_name("retry-processor-solution");
     let mut child = tokio::process::Command::new(&binary)
         .args([
             "--topic",
