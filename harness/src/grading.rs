@@ -33,7 +33,7 @@ pub struct LabInfo {
     pub seed: String,
     pub starter: String,
     pub solution: String,
-    /// The integration test file (tests/<test>.rs) that holds the criteria.
+    /// The integration test (tests/<test>.rs, or tests/<test>/main.rs) that holds the criteria.
     pub test: String,
     #[serde(rename = "criterion")]
     pub criteria: Vec<CriterionInfo>,
@@ -391,7 +391,17 @@ mod tests {
                     );
                 }
             }
-            assert!(root.join("tests").join(format!("{}.rs", lab.test)).exists());
+            // One file per lab, or a folder with a main.rs when its criteria
+            // are split by concern (Labs 4.3 and 4.4).
+            let tests = root.join("tests");
+            assert!(
+                tests.join(format!("{}.rs", lab.test)).exists()
+                    || tests.join(&lab.test).join("main.rs").exists(),
+                "{}: no tests/{}.rs or tests/{}/main.rs",
+                lab.id,
+                lab.test,
+                lab.test
+            );
             for wrong in &lab.wrong_answers {
                 assert!(
                     lab.criterion(&wrong.criterion).is_some(),
