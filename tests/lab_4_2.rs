@@ -417,17 +417,7 @@ mod checks {
         let commits = watch.finish().await;
         let outage_ends_at_ms = now_ms();
         create_topics(broker, &[(&run.dlq_topic, 3)]).await.unwrap();
-        let placed: Vec<Placed> = run
-            .delivered
-            .iter()
-            .map(|d| Placed {
-                topic: run.input_topic.clone(),
-                level: 0,
-                partition: d.partition,
-                offset: d.offset,
-                payment_id: d.payment_id.clone(),
-            })
-            .collect();
+        let placed = Placed::live(&run.input_topic, &run.delivered);
         let (ledger, dlq) = (run.ledger.clone(), run.dlq_topic.clone());
         // Outcomes are judged once the run is over, when the watcher has read
         // every one decided during the outage (or, if it never settles, with

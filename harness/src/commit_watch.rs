@@ -26,6 +26,7 @@ use crate::broker::Broker;
 use crate::grading::Criterion;
 use crate::ledger::{dead_lettered_before, Ledger, Route};
 use crate::outcomes::Outcome;
+use crate::producer::Delivered;
 use crate::topics::partition_count;
 
 /// A record that no commit may pass while the watch runs, and why.
@@ -208,6 +209,22 @@ pub struct Placed {
     pub partition: i32,
     pub offset: i64,
     pub payment_id: String,
+}
+
+impl Placed {
+    /// The payments as produced to the live topic (level 0).
+    pub fn live(topic: &str, delivered: &[Delivered]) -> Vec<Placed> {
+        delivered
+            .iter()
+            .map(|d| Placed {
+                topic: topic.to_string(),
+                level: 0,
+                partition: d.partition,
+                offset: d.offset,
+                payment_id: d.payment_id.clone(),
+            })
+            .collect()
+    }
 }
 
 /// The records no commit may pass while some topics are down: those whose route

@@ -27,8 +27,7 @@ pub struct Ledger {
 }
 
 /// What a correct consumer does with one payment's record, given where it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     /// The attempt there succeeds.
     Processed,

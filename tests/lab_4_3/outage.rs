@@ -46,17 +46,7 @@ pub async fn nothing_is_lost_when_members_crash<E: Exercise>(mut criterion: Crit
     let settled = run.settle(SETTLE + Duration::from_secs(30)).await.unwrap();
 
     // Which records could no commit pass during the outage?
-    let mut placed: Vec<Placed> = settled
-        .delivered
-        .iter()
-        .map(|d| Placed {
-            topic: pipeline.topic.clone(),
-            level: 0,
-            partition: d.partition,
-            offset: d.offset,
-            payment_id: d.payment_id.clone(),
-        })
-        .collect();
+    let mut placed = Placed::live(&pipeline.topic, &settled.delivered);
     for &level in &levels {
         let topic = pipeline.retry_topic(level);
         for message in read_all(broker, &topic, Duration::from_secs(60))
