@@ -37,8 +37,8 @@ use harness::outcomes::{Outcome, OutcomeStatus};
 use harness::payments::PoisonRates;
 use harness::workload::Workload;
 use harness::{Broker, Purpose, TimeScale};
-use lab_4_3::pipeline::GroupTimeouts;
-use lab_4_3::scenario::{RetryRun, RunOptions};
+use lab_4_3_criteria::scenario::{RetryRun, RunOptions};
+use lab_4_3_kit::pipeline::GroupTimeouts;
 
 const SEED: u64 = 7;
 const PAYMENTS: usize = 100;
@@ -101,14 +101,15 @@ async fn run_once(broker: &Broker, pattern: Pattern, rate: f64) -> anyhow::Resul
     match pattern {
         Pattern::Blocking => {
             let run =
-                lab_4_1::scenario::drain(broker, SEED, PAYMENTS, mix, time_scale(), None).await?;
+                lab_4_1_criteria::scenario::drain(broker, SEED, PAYMENTS, mix, time_scale(), None)
+                    .await?;
             Ok(Measured {
                 drain: run.drain_time,
                 healthy_p99: healthy_p99(&run.workload, &run.outcomes),
             })
         }
         Pattern::DlqOnly => {
-            let run = lab_4_2::scenario::DlqRun::start::<lab_4_2_solution::Solution>(
+            let run = lab_4_2_criteria::scenario::DlqRun::start::<lab_4_2_solution::Solution>(
                 broker,
                 SEED,
                 PAYMENTS,

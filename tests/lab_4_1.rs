@@ -5,22 +5,23 @@
 //! criterion checks the student's lag calculation. Run against the student's code:
 //!
 //! ```text
-//! cargo run -p harness --bin grade -- lab-4-1
+//! cargo grade lab-4-1
 //! ```
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use harness::broker::shared_test_broker;
+use grader::broker::shared_test_broker;
+use grader::grading::{Criterion, Target};
 use harness::gateway::{FailureMix, PaymentClass};
-use harness::grading::{Criterion, Target};
-use harness::measure::lag::{longest_stall, measure_lag, LagReport};
+use harness::measure::lag::{longest_stall, LagReport};
 use harness::outcomes::OutcomeStatus;
 use harness::payments::PaymentGenerator;
 use harness::producer::{payment_producer, produce_payments};
 use harness::topics::{create_topics, unique_name};
 use harness::TimeScale;
-use lab_4_1::scenario::{drain, group_impact, outcomes_in_order, DrainRun, LagFn};
+use lab_4_1_criteria::scenario::{drain, group_impact, outcomes_in_order, DrainRun, LagFn};
+use lab_4_1_criteria::truth::reference_lag as measure_lag;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
@@ -53,13 +54,13 @@ async fn partition_blocking() {
     let mut criterion = Criterion::start(LAB, "partition_blocking");
     let run = drain_with_seed_failures(None).await;
     let config_backoff = |class| {
-        let config = lab_4_1::fragile_consumer::FragileConsumerConfig::new(
+        let config = lab_4_1_kit::fragile_consumer::FragileConsumerConfig::new(
             "t",
             "g",
             "m",
             run.workload.gateway.clone(),
         );
-        lab_4_1::scenario::backoff_for(class, &config)
+        lab_4_1_criteria::scenario::backoff_for(class, &config)
     };
 
     let in_order = outcomes_in_order(&run);
@@ -278,8 +279,8 @@ async fn consumer_lag_matches_watermarks() {
 
     let student_lag: fn(&BaseConsumer, &str, Duration) -> anyhow::Result<LagReport> =
         match criterion.target() {
-            Target::Starter => lab_4_1::lag::consumer_lag,
-            Target::Solution => lab_4_1_solution::lag::consumer_lag,
+            Target::Starter => <lab_4_1::Starter as lab_4_1_kit::Exercise>::consumer_lag,
+            Target::Solution => <lab_4_1_solution::Solution as lab_4_1_kit::Exercise>::consumer_lag,
         };
     let consumer = std::sync::Arc::new(consumer);
     let timeout = Duration::from_secs(10);

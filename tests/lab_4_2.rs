@@ -4,7 +4,7 @@
 //! the student's `labs/lab-4-2` with:
 //!
 //! ```text
-//! cargo run -p harness --bin grade -- lab-4-2
+//! cargo grade lab-4-2
 //! ```
 //!
 //! The lab is observed from outside: through the input, DLQ and outcomes topics.
@@ -13,22 +13,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use harness::broker::shared_test_broker;
-use harness::clock::now_ms;
-use harness::commit_watch::{
+use criteria::ledger::{dead_lettered_twice, processed_by, Route};
+use grader::broker::shared_test_broker;
+use grader::commit_watch::{
     expect_no_commit_past, expect_no_dead_letter_before, guarded, CommitWatch, Placed,
 };
+use grader::grading::Criterion;
+use harness::clock::now_ms;
 use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::{FailureMix, PaymentClass, PaymentError, PermanentReason, TransientReason};
-use harness::grading::Criterion;
-use harness::ledger::{dead_lettered_twice, processed_by, Route};
 use harness::outcomes::OutcomeStatus;
 use harness::payments::{PaymentGenerator, PoisonError, PoisonKind, PoisonRates};
 use harness::topics::{create_topics, read_all, unique_name};
 use harness::{wait, TimeScale};
-use lab_4_2::analyzer::{analyze, DlqReport};
-use lab_4_2::scenario::{DlqRun, Settled, NON_BLOCKING_RATIO_LIMIT, OWN_HANDLING_LIMIT};
-use lab_4_2::Exercise;
+use lab_4_2_criteria::scenario::{DlqRun, Settled, NON_BLOCKING_RATIO_LIMIT, OWN_HANDLING_LIMIT};
+use lab_4_2_kit::analyzer::{analyze, DlqReport};
+use lab_4_2_kit::Exercise;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage, Timestamp};
 use rdkafka::producer::FutureRecord;
 

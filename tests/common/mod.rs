@@ -1,7 +1,7 @@
 //! What the labs' criteria files share (`mod common;` in each).
 
 /// One `#[tokio::test]` per criterion, dispatched to the starter or the
-/// solution by `harness::grading::target()`:
+/// solution by `grader::grading::target()`:
 ///
 /// ```text
 /// common::criteria!(LAB, lab_4_2::Starter, lab_4_2_solution::Solution; a, b, c);
@@ -12,10 +12,10 @@ macro_rules! criteria {
     ($lab:expr, $starter:ty, $solution:ty; $($name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread")]
         async fn $name() {
-            let criterion = harness::grading::Criterion::start($lab, stringify!($name));
+            let criterion = grader::grading::Criterion::start($lab, stringify!($name));
             match criterion.target() {
-                harness::grading::Target::Starter => checks::$name::<$starter>(criterion).await,
-                harness::grading::Target::Solution => checks::$name::<$solution>(criterion).await,
+                grader::grading::Target::Starter => checks::$name::<$starter>(criterion).await,
+                grader::grading::Target::Solution => checks::$name::<$solution>(criterion).await,
             }
         }
     )*};

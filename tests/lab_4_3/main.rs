@@ -4,7 +4,7 @@
 //! the student's `labs/lab-4-3` with:
 //!
 //! ```text
-//! cargo run -p harness --bin grade -- lab-4-3
+//! cargo grade lab-4-3
 //! ```
 //!
 //! The lab is observed from outside: through the live, retry, DLQ and outcomes
@@ -23,25 +23,26 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use harness::broker::shared_test_broker;
-use harness::clock::now_ms;
-use harness::commit_watch::{
+use criteria::ledger::{processed_by, Route};
+use grader::broker::shared_test_broker;
+use grader::commit_watch::{
     expect_no_commit_past, expect_no_dead_letter_before, guarded, CommitWatch, Placed,
 };
+use grader::grading::Criterion;
+use harness::clock::now_ms;
 use harness::gateway::FailureMix;
-use harness::grading::Criterion;
-use harness::ledger::{processed_by, Route};
 use harness::outcomes::{payment_id_of, OutcomeStatus};
 use harness::payments::PoisonRates;
 use harness::topics::read_all;
 use harness::{wait, TimeScale};
-use lab_4_3::pipeline::GroupTimeouts;
-use lab_4_3::running::RunningPipeline;
-use lab_4_3::scenario::{
+use lab_4_3_criteria::scenario::{
     healthy_ratio, trace_paths, Missing, RetryRun, RunOptions, Settled, HEALTHY_RATIO_LIMIT,
     HOP_TOLERANCE,
 };
-use lab_4_3::{verdicts, Exercise};
+use lab_4_3_criteria::verdicts;
+use lab_4_3_kit::pipeline::GroupTimeouts;
+use lab_4_3_kit::running::RunningPipeline;
+use lab_4_3_kit::Exercise;
 use rdkafka::Message;
 
 const LAB: &str = "lab-4-3";

@@ -4,7 +4,7 @@
 //! the student's `labs/lab-4-4` with:
 //!
 //! ```text
-//! cargo run -p harness --bin grade -- lab-4-4
+//! cargo grade lab-4-4
 //! ```
 //!
 //! Each test starts a payment service of its own (own topics, own groups, an
@@ -22,10 +22,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use harness::broker::shared_test_broker;
+use criteria::ledger::Ledger;
+use grader::broker::shared_test_broker;
+use grader::grading::Criterion;
 use harness::gateway::{Defect, FailureMix};
-use harness::grading::Criterion;
-use harness::ledger::Ledger;
 use harness::outcomes::{OutcomeStatus, OutcomeWatcher};
 use harness::payments::PoisonRates;
 use harness::producer::{payment_producer, produce_payments};
@@ -33,14 +33,14 @@ use harness::replay::parking_topic;
 use harness::topics::{read_all, unique_name};
 use harness::wait;
 use harness::workload::Workload;
-use lab_4_4::client::ApiClient;
-use lab_4_4::config::ServiceConfig;
-use lab_4_4::dlq::{records, records_in, watermarks, DlqSnapshot};
-use lab_4_4::scenario::{statuses_since, IncidentRun, RunOptions, RUN_TOKEN};
-use lab_4_4::service::{start, ServiceHandle};
-use lab_4_4::truth::AfterReplay;
-use lab_4_4::verdicts;
-use lab_4_4::Exercise;
+use lab_4_4_criteria::scenario::{statuses_since, IncidentRun, RunOptions, RUN_TOKEN};
+use lab_4_4_criteria::truth::AfterReplay;
+use lab_4_4_criteria::verdicts;
+use lab_4_4_kit::client::ApiClient;
+use lab_4_4_kit::config::ServiceConfig;
+use lab_4_4_kit::dlq::{records, records_in, watermarks, DlqSnapshot};
+use lab_4_4_kit::service::{start, ServiceHandle};
+use lab_4_4_kit::Exercise;
 use serde_json::{json, Value};
 
 const LAB: &str = "lab-4-4";

@@ -271,7 +271,7 @@ async fn unbacked_journal_entries(
         .filter_map(|record| {
             let Some(Ok(entry)) = record
                 .payload()
-                .map(serde_json::from_slice::<lab_4_4::journal::JournalEntry>)
+                .map(serde_json::from_slice::<lab_4_4_kit::journal::JournalEntry>)
             else {
                 return Some(format!(
                     "an unreadable journal record at offset {}",

@@ -9,5 +9,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_1::runner::run(lab_4_1::lag::consumer_lag, "labs/lab-4-1/src/lag.rs").await
+    lab_4_1_criteria::run::run::<lab_4_1::Starter>("labs/lab-4-1/src/exercise.rs").await
 }

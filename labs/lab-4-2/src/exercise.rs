@@ -6,11 +6,11 @@
 //!    commit **only after the broker acknowledged the dead letter**.
 //! 2. [`Starter::tally`]: how the DLQ analyzer counts one DLQ record.
 //!
-//! Check your work:  cargo run -p harness --bin grade -- lab-4-2
+//! Check your work:  cargo grade lab-4-2
 
-use crate::analyzer::{DlqRecord, DlqReport};
-use crate::dlq_consumer::Failed;
-use crate::Exercise;
+use lab_4_2_kit::analyzer::{DlqRecord, DlqReport};
+use lab_4_2_kit::dlq_consumer::Failed;
+use lab_4_2_kit::Exercise;
 
 /// Your implementation.
 pub struct Starter;

@@ -8,5 +8,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_2::runner::scenario_main::<lab_4_2::Starter>("labs/lab-4-2/src/exercise.rs").await
+    lab_4_2_criteria::run::scenario_main::<lab_4_2::Starter>("labs/lab-4-2/src/exercise.rs").await
 }

@@ -9,11 +9,11 @@
 //!    not due yet. Right now it sleeps (the seed's `time.sleep(delay_seconds)`).
 //!    Make it wait without sleeping.
 //!
-//! Check your work:  cargo run -p harness --bin grade -- lab-4-3
+//! Check your work:  cargo grade lab-4-3
 
-use crate::failed::{DlqReason, Failed};
-use crate::retry_processor::{Hold, NotYetDue};
-use crate::Exercise;
+use lab_4_3_kit::failed::{DlqReason, Failed};
+use lab_4_3_kit::retry_processor::{Hold, NotYetDue};
+use lab_4_3_kit::Exercise;
 
 /// Your implementation.
 pub struct Starter;

@@ -10,5 +10,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_3::runner::scenario_main::<lab_4_3::Starter>("labs/lab-4-3/src/exercise.rs").await
+    lab_4_3_criteria::run::scenario_main::<lab_4_3::Starter>("labs/lab-4-3/src/exercise.rs").await
 }

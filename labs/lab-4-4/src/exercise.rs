@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::dlq::DlqEntry;
-use crate::purge::{DlqView, PurgeError, PurgePlan, PurgeRequest};
-use crate::replay::{Replay, ReplayError, ReplayRecord, ReplayRun, ReplaySummary};
-use crate::Exercise;
+use lab_4_4_kit::dlq::DlqEntry;
+use lab_4_4_kit::purge::{DlqView, PurgeError, PurgePlan, PurgeRequest};
+use lab_4_4_kit::replay::{Replay, ReplayError, ReplayRecord, ReplayRun, ReplaySummary};
+use lab_4_4_kit::Exercise;
 
 pub struct Starter;
 

@@ -10,5 +10,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_4::runner::scenario_main::<lab_4_4::Starter>("labs/lab-4-4/src/exercise.rs").await
+    lab_4_4_criteria::run::scenario_main::<lab_4_4::Starter>("labs/lab-4-4/src/exercise.rs").await
 }

@@ -3,9 +3,6 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_1::runner::run(
-        lab_4_1_solution::lag::consumer_lag,
-        "solutions/lab-4-1/src/lag.rs",
-    )
-    .await
+    lab_4_1_criteria::run::run::<lab_4_1_solution::Solution>("solutions/lab-4-1/src/exercise.rs")
+        .await
 }

@@ -1,8 +1,8 @@
 //! Reference solution of Lab 4.2's two tasks.
 
-use lab_4_2::analyzer::{DlqRecord, DlqReport};
-use lab_4_2::dlq_consumer::Failed;
-use lab_4_2::Exercise;
+use lab_4_2_kit::analyzer::{DlqRecord, DlqReport};
+use lab_4_2_kit::dlq_consumer::Failed;
+use lab_4_2_kit::Exercise;
 
 pub struct Solution;
 

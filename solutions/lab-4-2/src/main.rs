@@ -3,7 +3,7 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_2::runner::scenario_main::<lab_4_2_solution::Solution>(
+    lab_4_2_criteria::run::scenario_main::<lab_4_2_solution::Solution>(
         "solutions/lab-4-2/src/exercise.rs",
     )
     .await

@@ -1,8 +1,8 @@
 //! Reference solution of Lab 4.3's two tasks.
 
-use lab_4_3::failed::{DlqReason, Failed};
-use lab_4_3::retry_processor::{Hold, NotYetDue};
-use lab_4_3::Exercise;
+use lab_4_3_kit::failed::{DlqReason, Failed};
+use lab_4_3_kit::retry_processor::{Hold, NotYetDue};
+use lab_4_3_kit::Exercise;
 
 pub struct Solution;
 

@@ -3,7 +3,7 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_3::runner::scenario_main::<lab_4_3_solution::Solution>(
+    lab_4_3_criteria::run::scenario_main::<lab_4_3_solution::Solution>(
         "solutions/lab-4-3/src/exercise.rs",
     )
     .await

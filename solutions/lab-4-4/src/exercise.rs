@@ -3,10 +3,10 @@
 use harness::replay::{
     REPLAYED_AT_MS, REPLAYED_FROM_OFFSET, REPLAYED_FROM_PARTITION, REPLAYED_FROM_TOPIC, REPLAY_ID,
 };
-use lab_4_4::dlq::DlqEntry;
-use lab_4_4::purge::{DlqView, PurgeError, PurgePlan, PurgeRequest};
-use lab_4_4::replay::{Replay, ReplayError, ReplayRecord, ReplayRun, ReplaySummary};
-use lab_4_4::Exercise;
+use lab_4_4_kit::dlq::DlqEntry;
+use lab_4_4_kit::purge::{DlqView, PurgeError, PurgePlan, PurgeRequest};
+use lab_4_4_kit::replay::{Replay, ReplayError, ReplayRecord, ReplayRun, ReplaySummary};
+use lab_4_4_kit::Exercise;
 
 pub struct Solution;
 
@@ -120,7 +120,7 @@ impl Exercise for Solution {
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use lab_4_4::dlq::{DlqEntry, DlqSnapshot};
+    use lab_4_4_kit::dlq::{DlqEntry, DlqSnapshot};
 
     use super::*;
 

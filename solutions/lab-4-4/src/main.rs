@@ -3,7 +3,7 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_4::runner::scenario_main::<lab_4_4_solution::Solution>(
+    lab_4_4_criteria::run::scenario_main::<lab_4_4_solution::Solution>(
         "solutions/lab-4-4/src/exercise.rs",
     )
     .await

@@ -6,5 +6,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_2::runner::analyzer_main::<lab_4_2::Starter>().await
+    lab_4_2_kit::runner::analyzer_main::<lab_4_2::Starter>().await
 }

@@ -9,5 +9,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_2::runner::consumer_main::<lab_4_2::Starter>().await
+    lab_4_2_kit::runner::consumer_main::<lab_4_2::Starter>().await
 }

@@ -9,5 +9,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_3::runner::processor_main::<lab_4_3::Starter>().await
+    lab_4_3_kit::runner::processor_main::<lab_4_3::Starter>().await
 }

@@ -10,5 +10,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_4::runner::service_main::<lab_4_4::Starter>().await
+    lab_4_4_kit::runner::service_main::<lab_4_4::Starter>().await
 }

@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_2::runner::analyzer_main::<lab_4_2_solution::Solution>().await
+    lab_4_2_kit::runner::analyzer_main::<lab_4_2_solution::Solution>().await
 }

@@ -6,5 +6,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_2::runner::consumer_main::<lab_4_2_solution::Solution>().await
+    lab_4_2_kit::runner::consumer_main::<lab_4_2_solution::Solution>().await
 }

@@ -7,5 +7,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lab_4_3::runner::consumer_main::<lab_4_3_solution::Solution>().await
+    lab_4_3_kit::runner::consumer_main::<lab_4_3_solution::Solution>().await
 }

@@ -1,0 +1,17 @@
+//! # Lab 4.3's judgement
+//!
+//! The seeded run of the retry pipeline, what the topics should show for each
+//! payment, the graded thresholds, and the report and checklist of
+//! `cargo run -p lab-4-3`.
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`scenario`] | produce, run, settle, measure: the run the criteria also use; thresholds |
+//! | [`verdicts`] | what the topics should show for each payment, and where they differ |
+//! | [`report`] | the end-of-run report and the success checklist |
+//! | [`run`] | `cargo run -p lab-4-3`: baseline, run with failures, report |
+
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod verdicts;

@@ -1,0 +1,16 @@
+//! # Lab 4.4's judgement
+//!
+//! The incident as a run (bug, fix, replay), every payment's expected fate, and
+//! what the topics must show after a replay.
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`truth`] | the ground truth of a scenario: every payment's expected fate |
+//! | [`scenario`] | the incident as a run: bug, fix, replay (shared with the graders) |
+//! | [`verdicts`] | what the topics must show after a replay, payment by payment |
+//! | [`run`] | `cargo run -p lab-4-4`: the incident, the replay, the report |
+
+pub mod run;
+pub mod scenario;
+pub mod truth;
+pub mod verdicts;

@@ -1,0 +1,313 @@
+//! `grade`: the instructor's command. Runs a lab's criteria against the student's
+//! starter (or the reference solution) and writes a scorecard.
+//!
+//! ```text
+//! cargo grade lab-4-1                 # grade labs/lab-4-1
+//! cargo grade --all --target solution # check the solutions
+//! cargo grade --all --check-exercises # CI: starters fail, solutions pass
+//! cargo grade --all --check-wrong-answers # CI: the grader catches known mistakes
+//! ```
+//!
+//! It runs `cargo test --test <lab test>` with `LAB_TARGET` set, against whatever
+//! broker the resolver picks (set `KAFKA_BOOTSTRAP_SERVERS` for a real one), then
+//! reads each criterion's verdict and writes `scorecard/<target>/scorecard.{md,json}`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use grader::grader_check::{criteria_command, WrongAnswerResult};
+use grader::grading::{
+    read_verdicts, CriterionInfo, CriterionKind, Info, LabInfo, Target, Verdict,
+};
+use harness::measure::summary::table;
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(about = "Grade labs against the criteria in info.toml and write a scorecard")]
+struct Args {
+    /// Labs to grade (ids from info.toml, e.g. lab-4-1).
+    labs: Vec<String>,
+    /// Grade every lab in info.toml.
+    #[arg(long)]
+    all: bool,
+    /// `starter` (labs/, the student's work) or `solution` (solutions/).
+    #[arg(long, default_value = "starter", value_parser = parse_target)]
+    target: Target,
+    /// CI mode: prove every solution passes every criterion and every pristine
+    /// starter fails each graded criterion (and passes the observations).
+    #[arg(long)]
+    check_exercises: bool,
+    /// CI mode: apply each wrong answer of info.toml (tests/wrong_answers/) to a
+    /// scratch copy of the workspace and prove its criterion fails on it.
+    #[arg(long, conflicts_with_all = ["check_exercises", "target"])]
+    check_wrong_answers: bool,
+    /// Where scorecards go.
+    #[arg(long, default_value = "scorecard")]
+    out: PathBuf,
+}
+
+fn parse_target(text: &str) -> Result<Target, String> {
+    Target::parse(text).ok_or_else(|| format!("{text:?}: expected `starter` or `solution`"))
+}
+
+#[derive(Serialize)]
+struct ScoreLine {
+    lab: String,
+    criterion: String,
+    kind: CriterionKind,
+    passed: bool,
+    message: String,
+    file: String,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("grade: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<bool> {
+    let args = Args::parse();
+    let info = Info::load();
+    let labs: Vec<&LabInfo> = if args.all {
+        info.labs.iter().collect()
+    } else {
+        if args.labs.is_empty() {
+            bail!(
+                "name a lab ({}) or pass --all",
+                info.labs
+                    .iter()
+                    .map(|l| l.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        args.labs
+            .iter()
+            .map(|id| {
+                info.lab(id)
+                    .with_context(|| format!("info.toml has no lab {id:?}"))
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    if args.check_wrong_answers {
+        return check_wrong_answers(&labs, &args.out);
+    }
+    if args.check_exercises {
+        let solutions = grade(&labs, Target::Solution, &args.out)?;
+        let starters = grade(&labs, Target::Starter, &args.out)?;
+        let mut ok = true;
+        for line in &solutions {
+            if !line.passed {
+                eprintln!("✗ solution fails {} · {}", line.lab, line.criterion);
+                ok = false;
+            }
+        }
+        for line in &starters {
+            let expected_to_pass = line.kind == CriterionKind::Observation;
+            if line.passed != expected_to_pass {
+                eprintln!(
+                    "✗ pristine starter {} {} · {} ({:?}): the exercise is not real",
+                    if line.passed { "passes" } else { "fails" },
+                    line.lab,
+                    line.criterion,
+                    line.kind
+                );
+                ok = false;
+            }
+        }
+        println!(
+            "{}",
+            if ok {
+                "check-exercises: every solution passes; every starter fails its graded criteria and passes its observations"
+            } else {
+                "check-exercises: FAILED (see above)"
+            }
+        );
+        return Ok(ok);
+    }
+    let lines = grade(&labs, args.target, &args.out)?;
+    Ok(lines.iter().all(|line| line.passed))
+}
+
+/// Prove every wrong answer of `labs` is caught; print and write the report.
+fn check_wrong_answers(labs: &[&LabInfo], out: &Path) -> anyhow::Result<bool> {
+    let root = grader::grading::workspace_root();
+    let results = grader::grader_check::check_wrong_answers(&root, labs, out)?;
+    if results.is_empty() {
+        // Nothing to check is not a pass.
+        bail!("info.toml lists no [[lab.wrong_answer]] for these labs: nothing was checked");
+    }
+    let mut terminal = table(&["wrong answer", "criterion", "caught", "verdict"]);
+    let mut markdown = String::from(
+        "# Wrong answers the grader must catch\n\n| lab | wrong answer | mistake | criterion | caught | verdict |\n|---|---|---|---|---|---|\n",
+    );
+    for WrongAnswerResult {
+        lab,
+        wrong_answer,
+        caught,
+        detail,
+        log,
+    } in &results
+    {
+        let mark = if *caught {
+            "✅ caught"
+        } else {
+            "❌ NOT caught"
+        };
+        let shown: String = detail.chars().take(240).collect();
+        terminal.add_row(vec![
+            &wrong_answer.id,
+            &wrong_answer.criterion,
+            mark,
+            &shown,
+        ]);
+        markdown.push_str(&format!(
+            "| {lab} | {} | {} | {} | {mark} | {} (log: {}) |\n",
+            wrong_answer.id,
+            wrong_answer.mistake,
+            wrong_answer.criterion,
+            detail.replace('|', "\\|").replace('\n', " "),
+            log.display()
+        ));
+    }
+    let caught = results.iter().filter(|r| r.caught).count();
+    println!(
+        "{terminal}\ncheck-wrong-answers: {caught} of {} wrong answers caught",
+        results.len()
+    );
+    let dir = out.join("wrong-answers");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("report.md"), markdown)?;
+    eprintln!("report written to {}", dir.join("report.md").display());
+    Ok(caught == results.len())
+}
+
+/// Run the labs' criteria against `target`, print and write the scorecard.
+fn grade(labs: &[&LabInfo], target: Target, out: &Path) -> anyhow::Result<Vec<ScoreLine>> {
+    let root = grader::grading::workspace_root();
+    let verdict_dir = root
+        .join("target")
+        .join("grading")
+        .join(format!("grade-{}", target.as_str()));
+    let mut lines = Vec::new();
+    for lab in labs {
+        let _ = std::fs::remove_dir_all(verdict_dir.join(&lab.id));
+        let log_path = out.join(target.as_str()).join(format!("{}.log", lab.id));
+        std::fs::create_dir_all(log_path.parent().unwrap_or(out))?;
+        eprintln!(
+            "grading {} ({}) against the {}: cargo test --test {} ...",
+            lab.id,
+            lab.title,
+            target.as_str(),
+            lab.test
+        );
+        let log = std::fs::File::create(&log_path)?;
+        // Every criterion runs its own pipeline and mostly waits on the broker,
+        // so they run side by side; against a starter most of them wait out a
+        // deadline, and one at a time would take many minutes.
+        let status = criteria_command(
+            &root,
+            &lab.test,
+            target,
+            &verdict_dir,
+            &["--test-threads", "8"],
+        )
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .context("running cargo test")?;
+        eprintln!(
+            "  cargo test exited with {status}; full output in {}",
+            log_path.display()
+        );
+        for (criterion, verdict) in read_verdicts(&verdict_dir, lab) {
+            lines.push(score_line(lab, &criterion, verdict, &log_path));
+        }
+    }
+    write_scorecard(&lines, target, out)?;
+    Ok(lines)
+}
+
+fn score_line(
+    lab: &LabInfo,
+    criterion: &CriterionInfo,
+    verdict: Option<Verdict>,
+    log: &Path,
+) -> ScoreLine {
+    match verdict {
+        Some(verdict) => ScoreLine {
+            lab: lab.id.clone(),
+            criterion: criterion.id.clone(),
+            kind: criterion.kind,
+            passed: verdict.passed,
+            message: verdict.message.trim().to_string(),
+            file: verdict.file,
+        },
+        None => ScoreLine {
+            lab: lab.id.clone(),
+            criterion: criterion.id.clone(),
+            kind: criterion.kind,
+            passed: false,
+            message: format!(
+                "no verdict: the test did not run or did not compile (see {})",
+                log.display()
+            ),
+            file: String::new(),
+        },
+    }
+}
+
+fn write_scorecard(lines: &[ScoreLine], target: Target, out: &Path) -> anyhow::Result<()> {
+    let mut terminal = table(&["lab", "criterion", "kind", "result", "details"]);
+    let mut markdown = format!(
+        "# Scorecard ({})\n\n| lab | criterion | kind | result | details |\n|---|---|---|---|---|\n",
+        target.as_str()
+    );
+    for line in lines {
+        let result = if line.passed { "✅ pass" } else { "❌ fail" };
+        let kind = format!("{:?}", line.kind).to_lowercase();
+        terminal.add_row(vec![
+            &line.lab,
+            &line.criterion,
+            &kind,
+            result,
+            &line.message,
+        ]);
+        markdown.push_str(&format!(
+            "| {} | {} | {kind} | {result} | {} |\n",
+            line.lab,
+            line.criterion,
+            line.message.replace('\n', "<br>").replace('|', "\\|")
+        ));
+    }
+    let passed = lines.iter().filter(|l| l.passed).count();
+    markdown.push_str(&format!(
+        "\n**{passed} of {} criteria passed.**\n",
+        lines.len()
+    ));
+    println!(
+        "{terminal}\n{passed} of {} criteria passed ({})",
+        lines.len(),
+        target.as_str()
+    );
+    let dir = out.join(target.as_str());
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("scorecard.md"), markdown)?;
+    std::fs::write(
+        dir.join("scorecard.json"),
+        serde_json::to_vec_pretty(lines)?,
+    )?;
+    eprintln!(
+        "scorecard written to {}",
+        dir.join("scorecard.md").display()
+    );
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! The tests' broker: harness's one resolver, with rung 2 (an `apache/kafka`
+//! container started with testcontainers, when a Docker daemon answers) plugged
+//! in. testcontainers lives here, in the grader, so no lab binary links it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::mpsc;
+
+use harness::broker::{
+    resolve_with, Broker, BrokerError, Purpose, CONTAINER_START_TIMEOUT, KAFKA_VERSION,
+};
+
+/// The broker shared by every test in one test binary, resolved once.
+///
+/// Tests each run on their own tokio runtime, so the container or mock cluster is
+/// owned by a keeper thread (see [`keep_alive_on_thread`]) rather than by a runtime.
+pub async fn shared_test_broker() -> &'static Broker {
+    static BROKER: tokio::sync::OnceCell<Broker> = tokio::sync::OnceCell::const_new();
+    BROKER
+        .get_or_init(|| async {
+            match resolve_with(Purpose::Test, Some(container_rung)).await {
+                Ok(broker) => broker,
+                Err(error) => panic!("no Kafka broker for the tests: {error}"),
+            }
+        })
+        .await
+}
+
+/// Rung 2 in the shape the resolver takes.
+fn container_rung() -> Pin<Box<dyn Future<Output = Result<Broker, BrokerError>> + Send>> {
+    Box::pin(start_container())
+}
+
+/// Rung 2: an `apache/kafka` JVM container at our pinned version.
+async fn start_container() -> Result<Broker, BrokerError> {
+    use testcontainers_modules::kafka::apache::{Kafka, KAFKA_PORT};
+    use testcontainers_modules::testcontainers::runners::AsyncRunner;
+    use testcontainers_modules::testcontainers::ImageExt;
+
+    let started = tokio::task::spawn_blocking(|| {
+        keep_alive_on_thread("kafka-container", || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|error| error.to_string())?;
+            let starting = async {
+                let container = Kafka::default()
+                    .with_jvm_image()
+                    .with_tag(KAFKA_VERSION)
+                    // The same broker settings as docker-compose.yml and scripts/kafka-local.
+                    .with_env_var("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
+                    .with_env_var("KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS", "1000")
+                    .with_env_var("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
+                    .with_env_var("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+                    .with_env_var("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+                    .start()
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let port = container
+                    .get_host_port_ipv4(KAFKA_PORT)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                Ok::<_, String>((container, format!("127.0.0.1:{port}")))
+            };
+            // Pulling the image on a slow network is the slow part; bounded anyway.
+            let (container, bootstrap) = runtime
+                .block_on(async { tokio::time::timeout(CONTAINER_START_TIMEOUT, starting).await })
+                .map_err(|_| {
+                    format!("the container did not start within {CONTAINER_START_TIMEOUT:?}")
+                })??;
+            // The runtime is kept too: the container's handle belongs to it.
+            Ok(((runtime, container), bootstrap))
+        })
+    })
+    .await
+    .map_err(|error| BrokerError::Embedded(error.to_string()))?;
+    let bootstrap_servers = started.map_err(|reason| BrokerError::Unreachable {
+        bootstrap: "testcontainers apache/kafka".into(),
+        source_name: "testcontainers",
+        timeout: CONTAINER_START_TIMEOUT,
+        reason,
+    })?;
+    Ok(Broker::in_container(bootstrap_servers))
+}
+
+/// Run `start` on a thread of its own that keeps what it returns alive for the rest
+/// of the process, and hand back the bootstrap address it reported.
+///
+/// A testcontainers container is tied to the runtime that started it, yet must
+/// outlive every test's own runtime; a parked keeper thread is the simplest owner
+/// that does. testcontainers-rs has no Ryuk reaper, so nothing removes the
+/// container when the process ends: it is left running (a known leak, to be
+/// fixed by a reusable container or a removal at exit).
+fn keep_alive_on_thread<T, F>(name: &str, start: F) -> Result<String, String>
+where
+    T: 'static,
+    F: FnOnce() -> Result<(T, String), String> + Send + 'static,
+{
+    let (sender, receiver) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || match start() {
+            Ok((keep, bootstrap)) => {
+                let _ = sender.send(Ok(bootstrap));
+                let _keep = keep;
+                loop {
+                    std::thread::park();
+                }
+            }
+            Err(error) => {
+                let _ = sender.send(Err(error));
+            }
+        })
+        .map_err(|error| error.to_string())?;
+    receiver
+        .recv()
+        .map_err(|_| format!("{name} thread ended without an answer"))?
+}

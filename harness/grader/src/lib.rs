@@ -1,0 +1,25 @@
+//! # grader: how grades are taken and recorded
+//!
+//! The instructor's side of the harness. Nothing here is linked by a lab's
+//! binaries: a student's consumer links `harness` (run time), and a lab's
+//! self-check links its `lab-4-N-criteria` (judgement), never this crate.
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`info`] | `info.toml`: labs, criteria, student files, wrong answers |
+//! | [`grading`] | running a criterion, its verdict, and scorecards |
+//! | [`grader_check`] | running criteria as a child `cargo test`; proving wrong answers are caught |
+//! | [`submission`] | grading a student's checkout in a pristine copy of the workspace |
+//! | [`dev_check`] | the maintainers' `dev check`: every lab has the shape `info.toml` promises |
+//! | [`broker`] | the tests' broker: the one resolver, with the testcontainers rung plugged in |
+//! | [`commit_watch`] | sampling groups' commits during an outage, and the records none may pass |
+//!
+//! Binaries: `grade` (the instructor's command) and `dev` (`dev check`).
+
+pub mod broker;
+pub mod commit_watch;
+pub mod dev_check;
+pub mod grader_check;
+pub mod grading;
+pub mod info;
+pub mod submission;

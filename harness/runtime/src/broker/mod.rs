@@ -1,0 +1,255 @@
+//! The one way every binary, test and bench finds a Kafka broker.
+//!
+//! The order is fixed, and the first rung that applies wins:
+//!
+//! 1. `KAFKA_BOOTSTRAP_SERVERS` (plus an optional `client.properties` file named by
+//!    `KAFKA_CLIENT_PROPERTIES`, for SASL/SSL clusters). If it is set, it is *the*
+//!    broker: when it cannot be reached we fail within about 10 s, we never fall back.
+//! 2. Tests only: an `apache/kafka` container started with testcontainers, pinned to
+//!    [`KAFKA_VERSION`], when a Docker daemon answers. One per test binary. The
+//!    runtime does not link testcontainers: the grader (`grader::broker`) passes
+//!    this rung in as a [`ContainerRung`], so a lab's binaries never carry it.
+//! 3. `cargo run` only: `localhost:9092`, if a broker there answers within about 2 s
+//!    (that is what `docker compose up -d` gives you).
+//! 4. Otherwise librdkafka's in-process mock cluster, with a one-line notice.
+//!
+//! Whatever wins, [`resolve`] prints exactly one line saying which broker is in use,
+//! so a student never has to guess what their numbers were measured against.
+//!
+//! ## Layout (one rung per file)
+//!
+//! | module | concern |
+//! |---|---|
+//! | this file | the ladder ([`resolve`]), [`Broker`] and its errors |
+//! | `version` | [`KAFKA_VERSION`], pinned once in `.env` |
+//! | `configured` | rung 1 (`KAFKA_BOOTSTRAP_SERVERS`, `client.properties`) and the reachability checks rung 3 uses too |
+//! //! | `docker` | whether a Docker daemon answers |
+//! | `embedded` | rung 4: librdkafka's mock cluster on a thread of its own |
+
+mod configured;
+mod docker;
+mod embedded;
+mod version;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use thiserror::Error;
+
+pub use configured::read_client_properties;
+use configured::{check_reachable, configured_from_env, tcp_answers};
+pub use docker::docker_answers;
+use embedded::start_embedded;
+pub use embedded::EmbeddedControl;
+pub use version::KAFKA_VERSION;
+
+/// How long a configured broker gets to answer before we give up with a clear error.
+pub const CONFIGURED_BROKER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a testcontainers broker gets to start (including the image pull).
+pub const CONTAINER_START_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long `localhost:9092` gets to answer before `cargo run` moves on to the mock.
+pub const LOCAL_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Who is asking: tests may start a container, `cargo run` may probe localhost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Test,
+    Run,
+}
+
+/// Which rung of the ladder produced the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// `KAFKA_BOOTSTRAP_SERVERS`: a real cluster someone configured.
+    Configured,
+    /// A testcontainers `apache/kafka` container.
+    Container,
+    /// A broker answering on localhost:9092 (docker compose or scripts/kafka-local).
+    Localhost,
+    /// librdkafka's in-process mock cluster.
+    Embedded,
+}
+
+impl BrokerKind {
+    /// True for every rung that is an actual Apache Kafka broker.
+    pub fn is_real_kafka(self) -> bool {
+        !matches!(self, BrokerKind::Embedded)
+    }
+}
+
+/// A resolved broker: where it is, what it is, and the extra client properties
+/// (SASL/SSL) every client must carry.
+#[derive(Debug, Clone)]
+pub struct Broker {
+    pub bootstrap_servers: String,
+    pub kind: BrokerKind,
+    properties: Vec<(String, String)>,
+    /// For the embedded mock: a line to the thread that owns it.
+    embedded: Option<EmbeddedControl>,
+}
+
+#[derive(Debug, Error)]
+pub enum BrokerError {
+    #[error(
+        "cannot reach the Kafka broker at {bootstrap} (from {source_name}) within {timeout:?}: {reason}.\n\
+         Check the address, that the broker is running, and any SASL/SSL settings in KAFKA_CLIENT_PROPERTIES.\n\
+         To use the embedded broker instead, unset KAFKA_BOOTSTRAP_SERVERS (and any bootstrap.servers in KAFKA_CLIENT_PROPERTIES)."
+    )]
+    Unreachable {
+        bootstrap: String,
+        source_name: &'static str,
+        timeout: Duration,
+        reason: String,
+    },
+    #[error("cannot read the client properties file {path}: {reason}")]
+    Properties { path: PathBuf, reason: String },
+    #[error("the embedded mock cluster failed to start: {0}")]
+    Embedded(String),
+    #[error("invalid Kafka client configuration: {0}")]
+    Config(String),
+}
+
+impl Broker {
+    /// A configured broker (rung 1), not yet checked: see [`Broker::verify`].
+    pub fn configured(bootstrap_servers: &str, properties: Vec<(String, String)>) -> Broker {
+        Broker {
+            bootstrap_servers: bootstrap_servers.to_string(),
+            kind: BrokerKind::Configured,
+            properties,
+            embedded: None,
+        }
+    }
+
+    /// Fail with a clear [`BrokerError::Unreachable`] unless the broker answers a
+    /// metadata request within [`CONFIGURED_BROKER_TIMEOUT`].
+    /// A broker started in a container by the testcontainers rung.
+    pub fn in_container(bootstrap_servers: String) -> Broker {
+        Broker {
+            bootstrap_servers,
+            kind: BrokerKind::Container,
+            properties: Vec::new(),
+            embedded: None,
+        }
+    }
+
+    pub async fn verify(&self) -> Result<(), BrokerError> {
+        check_reachable(self, "KAFKA_BOOTSTRAP_SERVERS", CONFIGURED_BROKER_TIMEOUT).await
+    }
+
+    /// The embedded mock cluster's control handle, if this broker is the mock.
+    pub fn embedded(&self) -> Option<&EmbeddedControl> {
+        self.embedded.as_ref()
+    }
+
+    /// A `ClientConfig` pointing at this broker, with the SASL/SSL properties applied.
+    /// Every client in the workshop starts from this.
+    pub fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        config.set("bootstrap.servers", &self.bootstrap_servers);
+        config
+    }
+
+    /// A short name for tables: `Apache Kafka at host:port`, `embedded mock cluster`.
+    pub fn label(&self) -> String {
+        match self.kind {
+            BrokerKind::Embedded => "embedded librdkafka mock cluster".to_string(),
+            BrokerKind::Container => format!(
+                "Apache Kafka {KAFKA_VERSION} (testcontainers) at {}",
+                self.bootstrap_servers
+            ),
+            BrokerKind::Configured | BrokerKind::Localhost => {
+                format!("Kafka at {}", self.bootstrap_servers)
+            }
+        }
+    }
+
+    /// The one line printed when a program starts.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            BrokerKind::Configured => format!(
+                "broker: {} (KAFKA_BOOTSTRAP_SERVERS{})",
+                self.bootstrap_servers,
+                if self.properties.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} client properties", self.properties.len())
+                }
+            ),
+            BrokerKind::Container => format!(
+                "broker: Apache Kafka {KAFKA_VERSION} in a testcontainers container at {}",
+                self.bootstrap_servers
+            ),
+            BrokerKind::Localhost => format!(
+                "broker: {} (a local broker answered: docker compose or scripts/kafka-local)",
+                self.bootstrap_servers
+            ),
+            BrokerKind::Embedded => format!(
+                "broker: embedded librdkafka mock cluster at {} (no KAFKA_BOOTSTRAP_SERVERS and no local broker; \
+                 numbers are indicative, run `docker compose up -d` for a real broker)",
+                self.bootstrap_servers
+            ),
+        }
+    }
+}
+
+/// Rung 2, supplied by whoever links testcontainers (only `grader::broker` does):
+/// starts a container and returns its broker.
+pub type ContainerRung = fn() -> Pin<Box<dyn Future<Output = Result<Broker, BrokerError>> + Send>>;
+
+/// Resolve the broker for this program, printing the one line that says which.
+pub async fn resolve(purpose: Purpose) -> Result<Broker, BrokerError> {
+    resolve_with(purpose, None).await
+}
+
+/// [`resolve`], with the testcontainers rung when `container` is given (tests only).
+pub async fn resolve_with(
+    purpose: Purpose,
+    container: Option<ContainerRung>,
+) -> Result<Broker, BrokerError> {
+    let broker = resolve_quietly_with(purpose, container).await?;
+    eprintln!("{}", broker.describe());
+    Ok(broker)
+}
+
+/// [`resolve`] without the printed line (for callers that print it their own way).
+pub async fn resolve_quietly(purpose: Purpose) -> Result<Broker, BrokerError> {
+    resolve_quietly_with(purpose, None).await
+}
+
+/// The ladder itself; see the module docs for the order.
+pub async fn resolve_quietly_with(
+    purpose: Purpose,
+    container: Option<ContainerRung>,
+) -> Result<Broker, BrokerError> {
+    if let Some(broker) = configured_from_env()? {
+        broker.verify().await?;
+        return Ok(broker);
+    }
+    if let (Purpose::Test, Some(start_container)) = (purpose, container) {
+        if docker_answers() {
+            return start_container().await;
+        }
+    }
+    if purpose == Purpose::Run {
+        let local = Broker {
+            bootstrap_servers: "localhost:9092".to_string(),
+            kind: BrokerKind::Localhost,
+            properties: Vec::new(),
+            embedded: None,
+        };
+        if tcp_answers("127.0.0.1:9092", LOCAL_PROBE_TIMEOUT)
+            && check_reachable(&local, "localhost probe", LOCAL_PROBE_TIMEOUT)
+                .await
+                .is_ok()
+        {
+            return Ok(local);
+        }
+    }
+    start_embedded()
+}
