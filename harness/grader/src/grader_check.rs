@@ -10,14 +10,14 @@
 //! requires a failed verdict whose *expected* names the mistake's own check
 //! (`expected_contains`) and that says what was observed.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 use crate::grading::{LabInfo, Target, Verdict, WrongAnswer};
+use crate::scratch::{sync_tree, tracked_files};
 
 /// Variables `cargo run` sets for the program it runs. A nested `cargo test`
 /// that inherits them sees a different build environment (CARGO_MANIFEST_DIR,
@@ -214,37 +214,6 @@ fn run_one(
     Ok(result)
 }
 
-/// The workspace's own files: tracked, plus new ones not ignored (so a change
-/// not committed yet is checked too). Deleted files are left out.
-fn tracked_files(workspace: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let output = Command::new("git")
-        .current_dir(workspace)
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .output()
-        .context("running git ls-files (the wrong-answer check needs a git checkout)")?;
-    if !output.status.success() {
-        bail!(
-            "git ls-files failed in {}: {}",
-            workspace.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let unique: BTreeSet<PathBuf> = output
-        .stdout
-        .split(|b| *b == 0)
-        .filter(|name| !name.is_empty())
-        .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
-        .filter(|path| workspace.join(path).is_file())
-        .collect();
-    Ok(unique.into_iter().collect())
-}
-
 /// Run `command` in a process group of its own; `None` if it was still running
 /// at the deadline (then the whole group is killed: cargo and the test binary).
 fn run_with_deadline(
@@ -272,46 +241,6 @@ fn run_with_deadline(
         // Polling a child process for its exit, not waiting out a guess.
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// Make the scratch tree hold exactly `files`, as they are in `workspace`:
-/// a file that differs is rewritten, one that is the same keeps its
-/// modification time (so cargo does not rebuild its crate), and one that is not
-/// in the list is removed (its own `target/` aside).
-fn sync_tree(workspace: &Path, scratch: &Path, files: &[PathBuf]) -> anyhow::Result<()> {
-    for file in files {
-        let wanted = std::fs::read(workspace.join(file))
-            .with_context(|| format!("reading {}", file.display()))?;
-        let copy = scratch.join(file);
-        if std::fs::read(&copy).is_ok_and(|have| have == wanted) {
-            continue;
-        }
-        if let Some(parent) = copy.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&copy, wanted).with_context(|| format!("writing {}", copy.display()))?;
-    }
-    let wanted: BTreeSet<&Path> = files.iter().map(PathBuf::as_path).collect();
-    remove_others(scratch, Path::new(""), &wanted)
-}
-
-/// Remove every file under `scratch/dir` that is not `wanted`.
-fn remove_others(scratch: &Path, dir: &Path, wanted: &BTreeSet<&Path>) -> anyhow::Result<()> {
-    let Ok(entries) = std::fs::read_dir(scratch.join(dir)) else {
-        return Ok(());
-    };
-    for entry in entries {
-        let entry = entry?;
-        let relative = dir.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            if relative != Path::new("target") {
-                remove_others(scratch, &relative, wanted)?;
-            }
-        } else if !wanted.contains(relative.as_path()) {
-            std::fs::remove_file(entry.path())?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -256,7 +256,10 @@ pub fn checklist(
         let _ = writeln!(text, "  {} {item}", if *ok { "✅" } else { "❌" });
     }
     if items.iter().any(|(ok, _)| !ok) {
-        let _ = writeln!(text, "Not there yet: see the TODOs in {exercise_file}, then `cargo grade lab-4-2`.");
+        let _ = writeln!(
+            text,
+            "Not there yet: see the TODOs in {exercise_file}, then `cargo grade lab-4-2`."
+        );
     }
     text
 }

@@ -6,7 +6,13 @@
 //! cargo grade --all --target solution # check the solutions
 //! cargo grade --all --check-exercises # CI: starters fail, solutions pass
 //! cargo grade --all --check-wrong-answers # CI: the grader catches known mistakes
+//! cargo grade lab-4-3 --submission ../alice  # a student's checkout, graded in a pristine tree
 //! ```
+//!
+//! With `--submission`, only the files `info.toml` names as the student's are
+//! taken from the checkout (a directory, or anything `git clone` takes); they are
+//! graded in a pristine copy of this workspace, and every other change in the
+//! checkout is listed on the scorecard as ignored (see `grader::submission`).
 //!
 //! It runs `cargo test --test <lab test>` with `LAB_TARGET` set, against whatever
 //! broker the resolver picks (set `KAFKA_BOOTSTRAP_SERVERS` for a real one), then
@@ -43,6 +49,10 @@ struct Args {
     /// scratch copy of the workspace and prove its criterion fails on it.
     #[arg(long, conflicts_with_all = ["check_exercises", "target"])]
     check_wrong_answers: bool,
+    /// Grade a student's checkout (a directory or a git URL/path): take only the
+    /// student's files from it and grade them in a pristine copy of this workspace.
+    #[arg(long, conflicts_with_all = ["check_exercises", "check_wrong_answers", "target"])]
+    submission: Option<String>,
     /// Where scorecards go.
     #[arg(long, default_value = "scorecard")]
     out: PathBuf,
@@ -100,9 +110,27 @@ fn run() -> anyhow::Result<bool> {
     if args.check_wrong_answers {
         return check_wrong_answers(&labs, &args.out);
     }
+    let root = grader::grading::workspace_root();
+    if let Some(source) = &args.submission {
+        let submission = grader::submission::prepare(&root, &labs, source)?;
+        eprintln!(
+            "grading a submission from {source}: took {}; {} other change(s) ignored",
+            submission.taken.join(", "),
+            submission.ignored.len()
+        );
+        let tree = Tree {
+            root: submission.tree.clone(),
+            target_dir: Some(submission.target_dir.clone()),
+            scorecard: "submission",
+            ignored: submission.ignored.iter().map(ToString::to_string).collect(),
+        };
+        let lines = grade(&tree, &labs, Target::Starter, &args.out)?;
+        return Ok(lines.iter().all(|line| line.passed));
+    }
+    let here = Tree::workspace(root);
     if args.check_exercises {
-        let solutions = grade(&labs, Target::Solution, &args.out)?;
-        let starters = grade(&labs, Target::Starter, &args.out)?;
+        let solutions = grade(&here, &labs, Target::Solution, &args.out)?;
+        let starters = grade(&here, &labs, Target::Starter, &args.out)?;
         let mut ok = true;
         for line in &solutions {
             if !line.passed {
@@ -133,7 +161,7 @@ fn run() -> anyhow::Result<bool> {
         );
         return Ok(ok);
     }
-    let lines = grade(&labs, args.target, &args.out)?;
+    let lines = grade(&here, &labs, args.target, &args.out)?;
     Ok(lines.iter().all(|line| line.passed))
 }
 
@@ -190,9 +218,41 @@ fn check_wrong_answers(labs: &[&LabInfo], out: &Path) -> anyhow::Result<bool> {
     Ok(caught == results.len())
 }
 
+/// Where a grade is taken: the workspace itself, or a submission's pristine tree.
+struct Tree {
+    root: PathBuf,
+    /// A target directory of its own (a scratch tree must not share the workspace's).
+    target_dir: Option<PathBuf>,
+    /// The scorecard's folder under `--out`: the target's name, or `submission`.
+    scorecard: &'static str,
+    /// Warnings for the scorecard: what the submission changed that was not graded.
+    ignored: Vec<String>,
+}
+
+impl Tree {
+    fn workspace(root: PathBuf) -> Tree {
+        Tree {
+            root,
+            target_dir: None,
+            scorecard: "",
+            ignored: Vec::new(),
+        }
+    }
+}
+
 /// Run the labs' criteria against `target`, print and write the scorecard.
-fn grade(labs: &[&LabInfo], target: Target, out: &Path) -> anyhow::Result<Vec<ScoreLine>> {
-    let root = grader::grading::workspace_root();
+fn grade(
+    tree: &Tree,
+    labs: &[&LabInfo],
+    target: Target,
+    out: &Path,
+) -> anyhow::Result<Vec<ScoreLine>> {
+    let root = &tree.root;
+    let scorecard = if tree.scorecard.is_empty() {
+        target.as_str()
+    } else {
+        tree.scorecard
+    };
     let verdict_dir = root
         .join("target")
         .join("grading")
@@ -200,7 +260,7 @@ fn grade(labs: &[&LabInfo], target: Target, out: &Path) -> anyhow::Result<Vec<Sc
     let mut lines = Vec::new();
     for lab in labs {
         let _ = std::fs::remove_dir_all(verdict_dir.join(&lab.id));
-        let log_path = out.join(target.as_str()).join(format!("{}.log", lab.id));
+        let log_path = out.join(scorecard).join(format!("{}.log", lab.id));
         std::fs::create_dir_all(log_path.parent().unwrap_or(out))?;
         eprintln!(
             "grading {} ({}) against the {}: cargo test --test {} ...",
@@ -213,17 +273,21 @@ fn grade(labs: &[&LabInfo], target: Target, out: &Path) -> anyhow::Result<Vec<Sc
         // Every criterion runs its own pipeline and mostly waits on the broker,
         // so they run side by side; against a starter most of them wait out a
         // deadline, and one at a time would take many minutes.
-        let status = criteria_command(
-            &root,
+        let mut command = criteria_command(
+            root,
             &lab.test,
             target,
             &verdict_dir,
             &["--test-threads", "8"],
-        )
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .status()
-        .context("running cargo test")?;
+        );
+        if let Some(target_dir) = &tree.target_dir {
+            command.env("CARGO_TARGET_DIR", target_dir);
+        }
+        let status = command
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .status()
+            .context("running cargo test")?;
         eprintln!(
             "  cargo test exited with {status}; full output in {}",
             log_path.display()
@@ -232,7 +296,7 @@ fn grade(labs: &[&LabInfo], target: Target, out: &Path) -> anyhow::Result<Vec<Sc
             lines.push(score_line(lab, &criterion, verdict, &log_path));
         }
     }
-    write_scorecard(&lines, target, out)?;
+    write_scorecard(&lines, scorecard, &tree.ignored, out)?;
     Ok(lines)
 }
 
@@ -265,11 +329,15 @@ fn score_line(
     }
 }
 
-fn write_scorecard(lines: &[ScoreLine], target: Target, out: &Path) -> anyhow::Result<()> {
+fn write_scorecard(
+    lines: &[ScoreLine],
+    scorecard: &str,
+    ignored: &[String],
+    out: &Path,
+) -> anyhow::Result<()> {
     let mut terminal = table(&["lab", "criterion", "kind", "result", "details"]);
     let mut markdown = format!(
-        "# Scorecard ({})\n\n| lab | criterion | kind | result | details |\n|---|---|---|---|---|\n",
-        target.as_str()
+        "# Scorecard ({scorecard})\n\n| lab | criterion | kind | result | details |\n|---|---|---|---|---|\n"
     );
     for line in lines {
         let result = if line.passed { "✅ pass" } else { "❌ fail" };
@@ -293,17 +361,28 @@ fn write_scorecard(lines: &[ScoreLine], target: Target, out: &Path) -> anyhow::R
         "\n**{passed} of {} criteria passed.**\n",
         lines.len()
     ));
+    if !ignored.is_empty() {
+        markdown.push_str("\n## Warnings: changes that were not graded\n\n");
+        for warning in ignored {
+            markdown.push_str(&format!("- ⚠️ {warning}\n"));
+        }
+    }
     println!(
-        "{terminal}\n{passed} of {} criteria passed ({})",
-        lines.len(),
-        target.as_str()
+        "{terminal}\n{passed} of {} criteria passed ({scorecard})",
+        lines.len()
     );
-    let dir = out.join(target.as_str());
+    for warning in ignored {
+        println!("⚠️  {warning}");
+    }
+    let dir = out.join(scorecard);
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("scorecard.md"), markdown)?;
     std::fs::write(
         dir.join("scorecard.json"),
-        serde_json::to_vec_pretty(lines)?,
+        serde_json::to_vec_pretty(&serde_json::json!({
+            "criteria": lines,
+            "ignored_changes": ignored,
+        }))?,
     )?;
     eprintln!(
         "scorecard written to {}",
