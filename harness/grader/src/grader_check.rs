@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::grading::{LabInfo, Target, Verdict, WrongAnswer};
-use crate::scratch::{sync_tree, tracked_files};
+use crate::scratch::{sync_tree, tracked_files, SCRATCH_TARGET, SCRATCH_TREE};
 
 /// Variables `cargo run` sets for the program it runs. A nested `cargo test`
 /// that inherits them sees a different build environment (CARGO_MANIFEST_DIR,
@@ -88,7 +88,7 @@ const RUN_DEADLINE: Duration = Duration::from_secs(20 * 60);
 /// the criterion that must catch it.
 ///
 /// The scratch tree builds into a target directory of its own
-/// (`target/wrong-answers/target`). Sharing the workspace's would be wrong, not
+/// ([`SCRATCH_TARGET`]). Sharing the workspace's would be wrong, not
 /// just slow: cargo names a workspace crate's artifacts and fingerprints by its
 /// path *relative to the workspace root*, so both trees would write the same
 /// files, and a later build in the workspace could take the patched (wrong)
@@ -99,7 +99,7 @@ pub fn check_wrong_answers(
     labs: &[&LabInfo],
     out: &Path,
 ) -> anyhow::Result<Vec<WrongAnswerResult>> {
-    let scratch = workspace.join("target/wrong-answers/tree");
+    let scratch = workspace.join(SCRATCH_TREE);
     let files = tracked_files(workspace)?;
     let logs = out.join("wrong-answers");
     std::fs::create_dir_all(&logs)?;
@@ -166,7 +166,7 @@ fn run_one(
     command
         .env(
             "CARGO_TARGET_DIR",
-            workspace.join("target/wrong-answers/target"),
+            workspace.join(SCRATCH_TARGET),
         )
         .stdout(file.try_clone()?)
         .stderr(file);

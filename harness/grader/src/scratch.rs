@@ -10,6 +10,16 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 
+/// The one scratch copy of the workspace. The wrong-answer check and
+/// `grade --submission` share it (one at a time), and [`sync_tree`] makes it
+/// pristine before every use: a file that changed is rewritten (so cargo sees a
+/// new mtime and rebuilds its crate), one that did not keeps its mtime.
+pub const SCRATCH_TREE: &str = "target/scratch/tree";
+
+/// The scratch tree's own target directory, shared by its uses so that the
+/// dependencies build once.
+pub const SCRATCH_TARGET: &str = "target/scratch/target";
+
 /// The workspace's own files: tracked, plus new ones not ignored (so a change
 /// not committed yet is checked too). Deleted files are left out.
 pub fn tracked_files(workspace: &Path) -> anyhow::Result<Vec<PathBuf>> {

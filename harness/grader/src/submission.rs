@@ -4,8 +4,8 @@
 //! A student's checkout may have changed anything: the kits, the criteria, the
 //! tests, `info.toml`. None of that may change their grade. So the grader:
 //!
-//! 1. copies its own workspace (tracked files only) into a scratch tree,
-//!    `target/submissions/tree`;
+//! 1. copies its own workspace (tracked files only) into the scratch tree
+//!    (`target/scratch/tree`, shared with the wrong-answer check);
 //! 2. takes from the checkout only the files `info.toml` names as the student's
 //!    (`student_files`, e.g. `labs/lab-4-3/src/exercise.rs`) and writes them
 //!    over the scratch tree's starter;
@@ -25,9 +25,9 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use crate::grading::LabInfo;
-use crate::scratch::{sync_tree, tracked_files};
+use crate::scratch::{sync_tree, tracked_files, SCRATCH_TARGET, SCRATCH_TREE};
 
-/// Where submissions are graded, under the workspace.
+/// Where a cloned submission is checked out, under the workspace.
 const SUBMISSIONS: &str = "target/submissions";
 
 /// A submission, ready to grade.
@@ -84,7 +84,7 @@ enum Layout {
 /// Prepare `source` for grading `labs` from `workspace` (the grader's own tree).
 pub fn prepare(workspace: &Path, labs: &[&LabInfo], source: &str) -> anyhow::Result<Submission> {
     let checkout = local_checkout(workspace, source)?;
-    let tree = workspace.join(SUBMISSIONS).join("tree");
+    let tree = workspace.join(SCRATCH_TREE);
     let files = tracked_files(workspace)?;
     sync_tree(workspace, &tree, &files)?;
 
@@ -118,7 +118,7 @@ pub fn prepare(workspace: &Path, labs: &[&LabInfo], source: &str) -> anyhow::Res
     ignored.dedup();
     Ok(Submission {
         tree,
-        target_dir: workspace.join(SUBMISSIONS).join("target"),
+        target_dir: workspace.join(SCRATCH_TARGET),
         taken,
         ignored,
     })

@@ -16,7 +16,7 @@ use lab_4_4_kit::Exercise;
 pub struct Starter;
 
 impl Exercise for Starter {
-    /// TODO 1: rebuild the original record **byte for byte**, and say where it
+    /// TODO(lab-4-4, step 1): rebuild the original record **byte for byte**, and say where it
     /// came from.
     ///
     /// - The dead letter keeps the key, the value and every header as base64
@@ -42,7 +42,7 @@ impl Exercise for Starter {
         })
     }
 
-    /// TODO 2: replay each selected dead letter **once**, onto the **first retry
+    /// TODO(lab-4-4, step 2): replay each selected dead letter **once**, onto the **first retry
     /// topic**.
     ///
     /// - Skip what an earlier run replayed (`replay.already_replayed`), and
@@ -71,7 +71,7 @@ impl Exercise for Starter {
         Ok(summary)
     }
 
-    /// TODO 3: cut only what the request allows.
+    /// TODO(lab-4-4, step 3): cut only what the request allows.
     ///
     /// - `Before { partition, offset }`: that partition only, up to `offset`.
     ///   Refuse a partition the DLQ does not have, or an offset past its end
