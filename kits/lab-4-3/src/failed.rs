@@ -170,7 +170,7 @@ impl Failed<'_> {
     /// replay would pick it up, and round it would go.
     fn parking_topic(&self) -> Option<&str> {
         let pipeline = self.worker.pipeline;
-        let parking = pipeline.parking_topic.as_deref()?;
+        let parking = pipeline.extensions.parking_topic.as_deref()?;
         // A replay names the topic it came from; only one of ours counts, so a
         // stray `replay-id` header on a first delivery cannot hide a payment in
         // the parking topic.
@@ -184,7 +184,7 @@ impl Failed<'_> {
     /// payment first was) and wait for the DLQ's ack. Its headers add
     /// `final-failure: true` for [`DlqReason::RetriesExhausted`] and the attempt
     /// count. A replay that failed again goes to the parking topic instead, in
-    /// the same format (see [`Pipeline::parking_topic`]). `Err` means the topic
+    /// the same format (see [`Extensions::parking_topic`](crate::extension::Extensions::parking_topic)). `Err` means the topic
     /// may not have it: do not commit.
     pub async fn send_to_dlq(&self, reason: DlqReason) -> anyhow::Result<()> {
         let attempts = self.attempts();

@@ -36,6 +36,7 @@
 
 use std::future::Future;
 
+pub mod extension;
 pub mod failed;
 pub mod pipeline;
 pub mod retry_consumer;

@@ -2,16 +2,17 @@
 //! backoff policy, the gateway, how their consumers and producers are set up, and
 //! the counters they keep.
 
+pub use crate::extension::{Extensions, PipelineObserver};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
 use harness::backoff::BackoffPolicy;
 use harness::dead_letter::dlq_topic;
-use harness::gateway::{Gateway, PaymentError};
+use harness::gateway::Gateway;
 use harness::measure::rebalance::{ObservedContext, RebalanceLog};
-use harness::outcomes::{outcomes_topic, Outcome};
+use harness::outcomes::outcomes_topic;
 use harness::retry::retry_topic;
 use harness::Broker;
 use rdkafka::consumer::StreamConsumer;
@@ -93,25 +94,9 @@ pub struct Pipeline {
     /// Level `N` consumes in group `<prefix>-N`.
     pub processor_group_prefix: String,
     pub timeouts: GroupTimeouts,
-    /// Where a *replayed* payment goes when it fails for good (Lab 4.4), instead
-    /// of back into the DLQ that the next replay reads. `None`: replays are
-    /// dead-lettered like anything else (Lab 4.3 never replays).
-    pub parking_topic: Option<String>,
-    /// Told about every failure, retry and outcome as it happens (Lab 4.4's
-    /// metrics). `None`: nobody is listening.
-    pub observer: Option<Arc<dyn PipelineObserver>>,
-}
-
-/// Watches the pipeline work, without a say in it: every method is called on the
-/// worker's task, so it must be quick and must not block (count, don't do I/O).
-pub trait PipelineObserver: Send + Sync + std::fmt::Debug {
-    /// An attempt at `level` (0: the live topic) failed with `error`.
-    fn failure(&self, _level: u32, _error: &PaymentError) {}
-    /// A payment was sent on to retry `level`, and the broker acknowledged it.
-    fn retried(&self, _level: u32) {}
-    /// A payment's outcome was decided (processed, dead-lettered or parked);
-    /// `replayed`: it came from a replay of the DLQ, not from live traffic.
-    fn outcome(&self, _outcome: &Outcome, _replayed: bool) {}
+    /// What later labs plug in (Lab 4.4: parking, metrics); empty in Lab 4.3.
+    /// See [`crate::extension`].
+    pub extensions: Extensions,
 }
 
 impl Pipeline {
@@ -125,14 +110,13 @@ impl Pipeline {
             consumer_group: CONSUMER_GROUP.to_string(),
             processor_group_prefix: PROCESSOR_GROUP_PREFIX.to_string(),
             timeouts: GroupTimeouts::PRODUCTION,
-            parking_topic: None,
-            observer: None,
+            extensions: Extensions::default(),
         }
     }
 
     /// Tell the observer, if there is one.
     pub(crate) fn observe(&self, event: impl FnOnce(&dyn PipelineObserver)) {
-        if let Some(observer) = &self.observer {
+        if let Some(observer) = &self.extensions.observer {
             event(observer.as_ref());
         }
     }
@@ -159,7 +143,7 @@ impl Pipeline {
         let mut topics = vec![(self.topic.clone(), partitions)];
         topics.extend((1..=self.levels()).map(|level| (self.retry_topic(level), partitions)));
         topics.push((self.dlq_topic.clone(), partitions));
-        if let Some(parking) = &self.parking_topic {
+        if let Some(parking) = &self.extensions.parking_topic {
             topics.push((parking.clone(), partitions));
         }
         topics.push((self.outcomes_topic(), 1));

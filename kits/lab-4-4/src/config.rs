@@ -95,7 +95,7 @@ impl ServiceConfig {
         }
         pipeline.consumer_group = self.group.clone();
         pipeline.processor_group_prefix = format!("{}-retry", self.group);
-        pipeline.parking_topic = Some(parking_topic(&self.topic));
+        pipeline.extensions.parking_topic = Some(parking_topic(&self.topic));
         pipeline.timeouts = GroupTimeouts::PRODUCTION;
         pipeline
     }

@@ -97,7 +97,7 @@ pub async fn start<E: Exercise>(
 ) -> anyhow::Result<ServiceHandle> {
     let metrics = Arc::new(Metrics::new()?);
     let mut pipeline = config.pipeline();
-    pipeline.observer = Some(metrics.clone());
+    pipeline.extensions.observer = Some(metrics.clone());
     let switches = pipeline.gateway.switches.clone();
     let topology = Topology::new(pipeline, config.partitions);
     topology.create_topics(broker).await?;

@@ -101,7 +101,7 @@ impl DlqArgs {
         if let Some(dlq) = &self.dlq_topic {
             pipeline.dlq_topic = dlq.clone();
         }
-        pipeline.parking_topic = Some(parking_topic(&self.topic));
+        pipeline.extensions.parking_topic = Some(parking_topic(&self.topic));
         Topology::new(pipeline, 0)
     }
 }

@@ -25,6 +25,7 @@ impl Topology {
 
     pub fn parking_topic(&self) -> &str {
         self.pipeline
+            .extensions
             .parking_topic
             .as_deref()
             .unwrap_or("<no parking topic>")
