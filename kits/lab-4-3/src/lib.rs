@@ -38,11 +38,13 @@ use std::future::Future;
 
 pub mod extension;
 pub mod failed;
+pub mod paused;
 pub mod pipeline;
 pub mod retry_consumer;
 pub mod retry_processor;
 pub mod runner;
 pub mod running;
+pub mod stats;
 
 /// The parts of the lab a student writes. The starter (`exercise::Starter`) and
 /// the reference solution each implement it, and everything given is generic over
