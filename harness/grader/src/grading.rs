@@ -19,31 +19,6 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::info::*;
 
-/// Which implementation the criteria run against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Target {
-    Starter,
-    Solution,
-}
-
-impl Target {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Target::Starter => "starter",
-            Target::Solution => "solution",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Target> {
-        match text.trim() {
-            "starter" | "labs" | "lab" => Some(Target::Starter),
-            "solution" | "solutions" => Some(Target::Solution),
-            _ => None,
-        }
-    }
-}
-
 /// The target selected by `LAB_TARGET` (default: solution). An unknown value is a
 /// mistake worth stopping for, not something to guess about.
 pub fn target() -> Target {

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::grading::Target;
-
 /// The whole `info.toml`, compiled in so every test and binary agrees on it.
 pub const INFO_TOML: &str = include_str!("../../../info.toml");
 
@@ -113,6 +111,31 @@ impl LabInfo {
         match target {
             Target::Starter => &self.starter,
             Target::Solution => &self.solution,
+        }
+    }
+}
+
+/// Which implementation the criteria run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Starter,
+    Solution,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Starter => "starter",
+            Target::Solution => "solution",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Target> {
+        match text.trim() {
+            "starter" | "labs" | "lab" => Some(Target::Starter),
+            "solution" | "solutions" => Some(Target::Solution),
+            _ => None,
         }
     }
 }
