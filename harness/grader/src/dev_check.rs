@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::grading::workspace_root;
-use crate::info::{Info, LabInfo};
+use crate::info::{Info, LabInfo, Target};
 
 /// A binary in a student's crate must stay a wrapper: at most this many lines
 /// of code (comments and blank lines aside). The logic lives in the kit.
@@ -49,8 +49,11 @@ pub fn check_shapes(root: &Path, info: &Info) -> Vec<Problem> {
         }
         check_student_files(root, lab, &mut report);
         for criterion in &lab.criteria {
-            for target in [crate::grading::Target::Starter, crate::grading::Target::Solution] {
-                let file = lab.file_of(criterion, target);
+            let mut files: Vec<String> = [Target::Starter, Target::Solution]
+                .map(|target| lab.file_of(criterion, target))
+                .into();
+            files.dedup();
+            for file in files {
                 if !root.join(&file).is_file() {
                     report(format!("criterion {}: {file} does not exist", criterion.id));
                 }
