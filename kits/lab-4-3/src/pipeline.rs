@@ -22,7 +22,6 @@ use rdkafka::ClientConfig;
 /// Partitions of every topic of the pipeline (live, retry levels, DLQ).
 pub const PARTITIONS: i32 = 3;
 /// The seed's consumer group for the retry consumer.
-
 pub const CONSUMER_GROUP: &str = "retry-payment-processor";
 /// The seed's consumer groups for the levels: `retry-processor-1`, `-2`, `-3`.
 pub const PROCESSOR_GROUP_PREFIX: &str = "retry-processor";

@@ -31,7 +31,8 @@
 //! | `src/config.rs` | the service's settings (seed 001's env names) | given |
 //! | `src/topology.rs` | every topic and group, named in one place | given |
 //! | `src/metrics.rs` | Prometheus metrics, lag sampling, alert thresholds | given |
-//! | `src/api.rs` | the HTTP admin API (axum) | given |
+//! | `src/api/` | the HTTP admin API (axum): router, one file per group of endpoints | given |
+//! | `src/state.rs` | [`state::AppState`]: what every request handler can reach | given |
 //! | `src/service.rs` | the service: pipeline + API + graceful shutdown | given |
 //! | `src/client.rs` | an HTTP client for the admin API | given |
 //! | `src/tool.rs` | the `dlq` command line tool | given |
@@ -56,6 +57,7 @@ pub mod purge;
 pub mod replay;
 pub mod runner;
 pub mod service;
+pub mod state;
 pub mod tool;
 pub mod topology;
 

@@ -20,12 +20,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use harness::clock::now_ms;
-use harness::gateway::FaultSwitches;
 use harness::Broker;
 use lab_4_3_kit::pipeline::{forward_producer, FORWARD_TIMEOUT};
 use lab_4_3_kit::running::RunningPipeline;
 use lab_4_3_solution::Solution as PipelineSolution;
-use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::producer::Producer;
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
@@ -35,6 +34,9 @@ use crate::metrics::{sample_lag, Metrics, Thresholds};
 use crate::topology::Topology;
 use crate::Exercise;
 
+// Its home before `state.rs`: the old path keeps working.
+pub use crate::state::AppState;
+
 /// How long requests in flight get to finish after a shutdown was asked for. A
 /// client that stalls mid-request must not keep the pipeline from stopping
 /// (Kubernetes sends SIGKILL 30 s after SIGTERM).
@@ -42,27 +44,6 @@ pub const HTTP_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often consumer lag is sampled.
 pub const LAG_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Everything a request handler can reach.
-pub struct AppState {
-    pub config: ServiceConfig,
-    pub broker: Broker,
-    pub topology: Topology,
-    pub metrics: Arc<Metrics>,
-    pub switches: Arc<FaultSwitches>,
-    pub thresholds: Thresholds,
-    /// Produces `POST /api/payments` to the live topic.
-    pub payments: FutureProducer,
-    /// Produces replays and journal records (acks=all, idempotent).
-    pub forward: FutureProducer,
-    pub journal: ReplayJournal,
-    /// Cleared by the watchdog when a pipeline member stops on an error.
-    pub pipeline_running: AtomicBool,
-    pub started_at_ms: i64,
-    /// One replay or purge at a time: two replays racing on the same journal
-    /// could both send a dead letter before either wrote it down.
-    pub operations: Mutex<()>,
-}
 
 /// A running service.
 pub struct ServiceHandle {

@@ -6,12 +6,18 @@
 //!
 //! | module | concern |
 //! |---|---|
-//! | [`scenario`] | produce, run, settle, measure: the run the criteria also use; thresholds |
+//! | [`scenario`] | produce, run, settle: the run the criteria also use (re-exports the three below) |
+//! | [`thresholds`] | the graded thresholds, with the measurements behind them |
+//! | [`lateness`] | latency and retry lateness of a settled run, the healthy-velocity ratio |
+//! | [`paths`] | each payment's path through the topics: retries, dead letters, hops |
 //! | [`verdicts`] | what the topics should show for each payment, and where they differ |
 //! | [`report`] | the end-of-run report and the success checklist |
 //! | [`run`] | `cargo run -p lab-4-3`: baseline, run with failures, report |
 
+pub mod lateness;
+pub mod paths;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod thresholds;
 pub mod verdicts;
