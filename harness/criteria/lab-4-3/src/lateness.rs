@@ -5,7 +5,7 @@ use harness::gateway::PaymentClass;
 use harness::measure::latency::LatencySummary;
 use harness::outcomes::{Outcome, OutcomeStatus};
 
-use crate::scenario::Settled;
+use crate::settled::Settled;
 use crate::thresholds::{EMBEDDED_LATENCY_FLOOR_MS, LATENCY_FLOOR_MS};
 
 /// Percentiles of retry lateness.

@@ -6,7 +6,8 @@
 //!
 //! | module | concern |
 //! |---|---|
-//! | [`scenario`] | produce, run, settle: the run the criteria also use (re-exports the three below) |
+//! | [`scenario`] | produce, run, settle: the run the criteria also use (re-exports the modules below) |
+//! | [`settled`] | what a finished run observed, the input of every verdict |
 //! | [`thresholds`] | the graded thresholds, with the measurements behind them |
 //! | [`lateness`] | latency and retry lateness of a settled run, the healthy-velocity ratio |
 //! | [`paths`] | each payment's path through the topics: retries, dead letters, hops |
@@ -19,5 +20,6 @@ pub mod paths;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod settled;
 pub mod thresholds;
 pub mod verdicts;

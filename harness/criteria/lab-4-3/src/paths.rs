@@ -13,7 +13,7 @@ use harness::topics::read_all;
 use harness::Broker;
 use rdkafka::Message;
 
-use crate::scenario::Settled;
+use crate::settled::Settled;
 
 /// One retry record as the topics show it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,10 +14,10 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use criteria::ledger::{Accounting, Ledger};
+use criteria::ledger::Ledger;
 use harness::backoff::BackoffPolicy;
 use harness::gateway::FailureMix;
-use harness::measure::rebalance::{RebalanceEvent, RebalanceKind};
+use harness::measure::rebalance::RebalanceKind;
 use harness::outcomes::{drain_time, Outcome, OutcomeWatcher};
 use harness::payments::PoisonRates;
 use harness::producer::{payment_producer, produce_payments, Delivered};
@@ -31,6 +31,7 @@ use lab_4_3_kit::Exercise;
 
 pub use crate::lateness::{healthy_ratio, Lateness};
 pub use crate::paths::{trace_paths, DeadLetterSeen, Hop, PaymentPath, RetrySeen};
+pub use crate::settled::Settled;
 pub use crate::thresholds::{
     EMBEDDED_LATENCY_FLOOR_MS, HEALTHY_RATIO_LIMIT, HEALTHY_RATIO_TARGET, HOP_TOLERANCE,
     LATENCY_FLOOR_MS,
@@ -284,38 +285,4 @@ async fn wait_until_joined<E: Exercise>(
     )
     .await?;
     Ok(())
-}
-
-/// What a finished run observed.
-pub struct Settled {
-    pub pipeline: Pipeline,
-    pub workload: Workload,
-    pub ledger: Ledger,
-    pub delivered: Vec<Delivered>,
-    pub outcomes: Vec<Outcome>,
-    pub accounting: Accounting,
-    /// From the first record the consumer polled to the last outcome.
-    pub drain_time: Duration,
-    /// How late each retry started after its due time, in µs (the levels' own measurement).
-    pub lateness_us: Vec<i64>,
-    /// Times a level paused a partition for a record that was not due.
-    pub holds: u64,
-    pub forward_failures: u64,
-    /// Rebalances beyond each member's first assignment.
-    pub unexpected_rebalances: Vec<RebalanceEvent>,
-    /// Why the run stopped before every payment had an outcome, if it did.
-    pub timed_out: Option<String>,
-    /// Was the broker Apache Kafka (not the embedded mock)?
-    pub real_kafka: bool,
-}
-
-impl Settled {
-    /// Payments of each class, by id.
-    pub fn ids_of(&self, label: &str) -> Vec<String> {
-        self.ledger
-            .ids_of(label)
-            .into_iter()
-            .map(str::to_string)
-            .collect()
-    }
 }
