@@ -5,118 +5,29 @@
 //! (which carries the generator's seed). A *transient* payment fails its first `failures` attempts and then
 //! succeeds (the bank API came back); a *permanent* one fails every attempt (the
 //! customer really is invalid); poison never even parses.
+//!
+//! | module | concern |
+//! |---|---|
+//! | this file | [`PaymentClass`], [`FailureMix`] and the [`Gateway`] itself |
+//! | `errors` | [`PaymentError`] and its transient and permanent reasons |
+//! | `faults` | [`Defect`] and [`FaultSwitches`]: faults switched on while a service runs |
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
-use crate::payments::{parse_payment, stable_hash, Payment, PoisonError, PoisonKind};
+use crate::payments::{parse_payment, stable_hash, Payment, PoisonKind};
 use crate::time_scale::TimeScale;
 
-/// Failures that clear on their own: worth retrying later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TransientReason {
-    NetworkTimeout,
-    BankApiDown,
-    FraudServiceUnavailable,
-    RateLimited,
-}
+mod errors;
+mod faults;
 
-/// Failures no retry will fix: they need a human, or a bug fix and a replay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PermanentReason {
-    InvalidCustomer,
-    InsufficientFunds,
-    FraudCheckFailed,
-    CurrencyNotSupported,
-}
-
-impl TransientReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TransientReason::NetworkTimeout => "network_timeout",
-            TransientReason::BankApiDown => "bank_api_down",
-            TransientReason::FraudServiceUnavailable => "fraud_service_unavailable",
-            TransientReason::RateLimited => "rate_limited",
-        }
-    }
-}
-
-impl PermanentReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PermanentReason::InvalidCustomer => "invalid_customer",
-            PermanentReason::InsufficientFunds => "insufficient_funds",
-            PermanentReason::FraudCheckFailed => "fraud_check_failed",
-            PermanentReason::CurrencyNotSupported => "currency_not_supported",
-        }
-    }
-}
-
-/// A bug in *our own* service, not an answer from the bank: while it is deployed,
-/// every payment it touches fails, on every attempt, and no retry can help. Only a
-/// fix and a replay of the dead letters can (seed 002: "if there is a bug in the
-/// service, it will affect all incoming events").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Defect {
-    /// A new minor-units conversion divides by 100 for every currency, and rejects
-    /// the zero-decimal ones (JPY) as "amount has fractional minor units".
-    ZeroDecimalCurrency,
-}
-
-impl Defect {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Defect::ZeroDecimalCurrency => "zero_decimal_currency_bug",
-        }
-    }
-
-    /// Does the bug hit this payment?
-    pub fn affects(self, payment: &Payment) -> bool {
-        match self {
-            Defect::ZeroDecimalCurrency => payment.currency == "JPY",
-        }
-    }
-}
-
-/// Faults an operator (or a test) switches on and off while the service runs.
-/// One set is shared, through an `Arc`, by every clone of a [`Gateway`].
-#[derive(Debug, Default)]
-pub struct FaultSwitches {
-    /// Seed 003's `simulate-transient-error`: every call fails with
-    /// `bank_api_down` while it is on.
-    simulate_transient_error: AtomicBool,
-    /// The deployed bug of Lab 4.4 ([`Defect::ZeroDecimalCurrency`]).
-    zero_decimal_bug: AtomicBool,
-}
-
-impl FaultSwitches {
-    pub fn simulate_transient_error(&self) -> bool {
-        self.simulate_transient_error.load(Ordering::Relaxed)
-    }
-
-    pub fn set_simulate_transient_error(&self, enabled: bool) {
-        self.simulate_transient_error
-            .store(enabled, Ordering::Relaxed);
-    }
-
-    pub fn zero_decimal_bug(&self) -> bool {
-        self.zero_decimal_bug.load(Ordering::Relaxed)
-    }
-
-    pub fn set_zero_decimal_bug(&self, deployed: bool) {
-        self.zero_decimal_bug.store(deployed, Ordering::Relaxed);
-    }
-}
+pub use errors::*;
+pub use faults::*;
 
 /// What a payment is, from birth. The ground truth every grader compares against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,59 +64,6 @@ impl PaymentClass {
             PaymentClass::Transient { .. } => "transient",
             PaymentClass::Permanent { .. } => "permanent",
             PaymentClass::Poison { .. } => "poison",
-        }
-    }
-}
-
-/// Why one attempt at one payment failed.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum PaymentError {
-    #[error("Payment processing failed: {}", .0.as_str())]
-    Transient(TransientReason),
-    #[error("Payment processing failed: {}", .0.as_str())]
-    Permanent(PermanentReason),
-    /// The message is stable per kind (so a DLQ can be grouped by reason); the
-    /// parser's detail is in [`PaymentError::detail`].
-    #[error("Payment rejected as a poison pill: {}", .0.kind.as_str())]
-    Poison(#[from] PoisonError),
-    /// A bug in the service itself ([`FaultSwitches`]): not retryable, because
-    /// retrying the same code gives the same answer.
-    #[error("Payment rejected by a defect in the service: {}", .0.as_str())]
-    Defect(Defect),
-}
-
-impl PaymentError {
-    /// Worth retrying? Only transient failures are; retrying poison or a permanent
-    /// failure only burns time (Lab 4.1 shows how much).
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, PaymentError::Transient(_))
-    }
-
-    /// The machine-readable reason, e.g. `network_timeout` or `malformed_json`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            PaymentError::Transient(reason) => reason.as_str(),
-            PaymentError::Permanent(reason) => reason.as_str(),
-            PaymentError::Poison(poison) => poison.kind.as_str(),
-            PaymentError::Defect(defect) => defect.as_str(),
-        }
-    }
-
-    /// Extra detail beyond the reason (for poison: what the parser said).
-    pub fn detail(&self) -> Option<&str> {
-        match self {
-            PaymentError::Poison(poison) => Some(&poison.detail),
-            _ => None,
-        }
-    }
-
-    /// The failure's type: `transient`, `permanent`, `poison` or `defect`.
-    pub fn error_type(&self) -> &'static str {
-        match self {
-            PaymentError::Transient(_) => "transient",
-            PaymentError::Permanent(_) => "permanent",
-            PaymentError::Poison(_) => "poison",
-            PaymentError::Defect(_) => "defect",
         }
     }
 }
