@@ -59,7 +59,10 @@ pub fn check_shapes(root: &Path, info: &Info) -> Vec<Problem> {
                 }
             }
         }
-        for (dir, extras) in [(&lab.starter, &[][..]), (&lab.solution, &lab.solution_extras[..])] {
+        for (dir, extras) in [
+            (&lab.starter, &[][..]),
+            (&lab.solution, &lab.solution_extras[..]),
+        ] {
             for stray in unexpected_files(root, dir, lab, extras) {
                 report(stray);
             }
@@ -90,10 +93,9 @@ fn check_student_files(root: &Path, lab: &LabInfo, report: &mut impl FnMut(Strin
         }
         let solution = root.join(&lab.solution).join(file);
         match std::fs::read_to_string(&solution) {
-            Ok(text) if text.contains("TODO(") => report(format!(
-                "{}/{file} still has a TODO( marker",
-                lab.solution
-            )),
+            Ok(text) if text.contains("TODO(") => {
+                report(format!("{}/{file} still has a TODO( marker", lab.solution))
+            }
             Ok(_) => {}
             Err(_) => report(format!("{}/{file} does not exist", lab.solution)),
         }
@@ -210,9 +212,15 @@ mod tests {
         for dir in [&lab.starter, &lab.solution, &lab.kit, &lab.criteria_crate] {
             write(&format!("{dir}/Cargo.toml"), "[package]\nname = \"x\"\n");
         }
-        write(&format!("{}/src/exercise.rs", lab.starter), "// no marker\n");
+        write(
+            &format!("{}/src/exercise.rs", lab.starter),
+            "// no marker\n",
+        );
         write(&format!("{}/src/exercise.rs", lab.solution), "// solved\n");
-        write(&format!("{}/src/pipeline.rs", lab.starter), "// given code\n");
+        write(
+            &format!("{}/src/pipeline.rs", lab.starter),
+            "// given code\n",
+        );
         write(
             &format!("{}/src/main.rs", lab.starter),
             &"let x = 1;\n".repeat(THIN_BINARY_LINES + 1),
@@ -223,7 +231,10 @@ mod tests {
             .map(|p| p.problem)
             .collect();
         let has = |text: &str| problems.iter().any(|p| p.contains(text));
-        assert!(has("src/pipeline.rs is not one of the student's files"), "{problems:#?}");
+        assert!(
+            has("src/pipeline.rs is not one of the student's files"),
+            "{problems:#?}"
+        );
         assert!(has("src/main.rs has 9 lines of code"), "{problems:#?}");
         assert!(has("marker"), "{problems:#?}");
         let _ = std::fs::remove_dir_all(&root);

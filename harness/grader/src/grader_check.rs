@@ -164,10 +164,7 @@ fn run_one(
         &[&wrong.criterion, "--exact"],
     );
     command
-        .env(
-            "CARGO_TARGET_DIR",
-            workspace.join(SCRATCH_TARGET),
-        )
+        .env("CARGO_TARGET_DIR", workspace.join(SCRATCH_TARGET))
         .stdout(file.try_clone()?)
         .stderr(file);
     let Some(status) = run_with_deadline(command, RUN_DEADLINE)? else {

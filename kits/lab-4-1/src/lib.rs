@@ -12,7 +12,7 @@
 //! | `kits/lab-4-1/src/lib.rs` | the [`Exercise`] trait | given |
 //! | `kits/lab-4-1/src/fragile_consumer.rs` | the seed's fragile consumer, faithfully | given (read it) |
 //! | `kits/lab-4-1/src/runner.rs` | the `fragile-consumer` binary's `main` | given |
-//! | `harness/criteria/src/lab_4_1/` | the measured scenario, the report, the grader's own lag | the grader's |
+//! | `harness/criteria/lab-4-1/src/` | the measured scenario, the report, the grader's own lag | the grader's |
 //!
 //! The student's crate holds only `exercise.rs` (plus one-line binaries that
 //! call into this kit and the criteria), so the grader can take that one file

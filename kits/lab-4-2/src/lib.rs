@@ -6,17 +6,24 @@
 //!
 //! ## Layout
 //!
-//! | file | what | yours? |
+//! | where | what | whose |
 //! |---|---|---|
-//! | `src/exercise.rs` | what to do with a failed record; how the analyzer counts | **TODO: graded** |
-//! | `src/dlq_consumer.rs` | the consumer loop, the DLQ producer, the [`dlq_consumer::Failed`] toolbox | given |
-//! | `src/analyzer.rs` | reading the DLQ from the beginning until drained; table and JSON | given |
-//! | `src/scenario.rs` | produce, consume, analyze: the measured run the criteria also use | given |
-//! | `src/runner.rs` | the binaries' `main`s, shared with the reference solution | given |
-//! | `src/bin/` | `dlq-consumer`, `dlq-analyzer` (the seed's terminals) | given |
+//! | `labs/lab-4-2/src/exercise.rs` | [`Exercise::handle_failure`] (what to do with a failed record), [`Exercise::tally`] (how the analyzer counts) | **the student's (graded)** |
+//! | `kits/lab-4-2/src/lib.rs` | the [`Exercise`] trait | given |
+//! | `kits/lab-4-2/src/dlq_consumer.rs` | the consumer loop, the DLQ producer, the [`dlq_consumer::Failed`] toolbox | given (read it) |
+//! | `kits/lab-4-2/src/analyzer.rs` | reading the DLQ from the beginning until drained; table and JSON | given |
+//! | `kits/lab-4-2/src/runner.rs` | the `dlq-consumer` and `dlq-analyzer` binaries' `main`s (the seed's terminals) | given |
+//! | `harness/criteria/lab-4-2/src/` | the measured run (`scenario.rs`), its thresholds and checklist, and `cargo run -p lab-4-2` (`run.rs`) | the grader's |
+//!
+//! The student's crate holds only `exercise.rs` (plus one-line binaries that call
+//! into this kit and the criteria), so the grader can take that one file from a
+//! checkout and grade it in a pristine tree (`grade --submission`). The scenario
+//! lives with the grader, not here, because the checklist `cargo run` prints must
+//! be the very code the graded criteria run.
 //!
 //! The dead-letter format itself is shared with Labs 4.3 and 4.4, so it lives in
-//! `harness::dead_letter` (read it: every field is explained there).
+//! `harness::dead_letter` (`harness/runtime/src/dead_letter.rs`; read it: every
+//! field is explained there).
 
 use std::future::Future;
 

@@ -16,23 +16,30 @@
 //!
 //! ## Layout
 //!
-//! | file | what | yours? |
+//! | where | what | whose |
 //! |---|---|---|
-//! | `src/exercise.rs` | routing a failure; waiting for a record that is not due | **TODO: graded** |
-//! | `src/failed.rs` | [`failed::Failed`]: the toolbox for routing a failed payment | given |
-//! | `src/retry_consumer.rs` | the main consumer on the live topic (seed's `retry_consumer.py`) | given |
-//! | `src/retry_processor.rs` | one level's processor, [`retry_processor::NotYetDue`] (seed's `retry_processor.py`) | given |
-//! | `src/pipeline.rs` | topic names, groups, timeouts, producers, pausing, counters | given |
-//! | `src/running.rs` | the consumer and the levels as tasks you can start, kill and restart | given |
-//! | `src/scenario.rs` | produce, run, settle, measure: the run the criteria also use | given |
-//! | `src/verdicts.rs` | what the topics should show for each payment, and where they differ | given |
-//! | `src/report.rs` | the end-of-run report and the success checklist | given |
-//! | `src/runner.rs` | the binaries' `main`s, shared with the reference solution | given |
-//! | `src/bin/` | `retry-consumer`, `retry-processor` (the seed's terminals) | given |
+//! | `labs/lab-4-3/src/exercise.rs` | [`Exercise::handle_failure`] (routing a failure), [`Exercise::hold_until_due`] (waiting for a record that is not due) | **the student's (graded)** |
+//! | `kits/lab-4-3/src/lib.rs` | the [`Exercise`] trait | given |
+//! | `kits/lab-4-3/src/failed.rs` | [`failed::Failed`]: the toolbox for routing a failed payment | given (read it) |
+//! | `kits/lab-4-3/src/retry_consumer.rs` | the main consumer on the live topic (seed's `retry_consumer.py`) | given (read it) |
+//! | `kits/lab-4-3/src/retry_processor.rs` | one level's processor, [`retry_processor::NotYetDue`] (seed's `retry_processor.py`) | given (read it) |
+//! | `kits/lab-4-3/src/paused.rs` | the partitions a worker has paused, and when to resume each | given |
+//! | `kits/lab-4-3/src/pipeline.rs` | topic names, groups, timeouts, producers, pausing | given |
+//! | `kits/lab-4-3/src/stats.rs` | the counters of one process (progress line, report) | given |
+//! | `kits/lab-4-3/src/running.rs` | the consumer and the levels as tasks you can start, kill and restart | given |
+//! | `kits/lab-4-3/src/extension.rs` | the hooks a later lab fills (Lab 4.4: parking a failed replay, metrics) | given |
+//! | `kits/lab-4-3/src/runner.rs` | the `retry-consumer` and `retry-processor` binaries' `main`s (the seed's terminals) | given |
+//! | `harness/criteria/lab-4-3/src/` | the run the criteria use (`scenario.rs`, `settled.rs`), `thresholds.rs`, `lateness.rs`, `paths.rs`, `verdicts.rs`, the report and checklist (`report.rs`), and `cargo run -p lab-4-3` (`run.rs`) | the grader's |
 //!
-//! Shared with other labs, in `harness`: the backoff policies (`harness::backoff`),
-//! the retry headers (`harness::retry`), the dead-letter format
-//! (`harness::dead_letter`).
+//! The student's crate holds only `exercise.rs` (plus one-line binaries that call
+//! into this kit and the criteria), so the grader can take that one file from a
+//! checkout and grade it in a pristine tree (`grade --submission`). What the topics
+//! *should* show lives with the grader, not here, so the checklist `cargo run`
+//! prints and the grade come from the same code.
+//!
+//! Shared with other labs, in `harness` (`harness/runtime/src/`): the backoff
+//! policies (`harness::backoff`), the retry headers (`harness::retry`), the
+//! dead-letter format (`harness::dead_letter`).
 
 use std::future::Future;
 

@@ -21,29 +21,32 @@
 //!
 //! ## Layout
 //!
-//! | file | what | yours? |
+//! | where | what | whose |
 //! |---|---|---|
-//! | `src/exercise.rs` | the replay record, the replay run, the purge plan | **TODO: graded** |
-//! | `src/dlq.rs` | reading the DLQ: snapshot, filters, pages, stats | given |
-//! | `src/journal.rs` | the replay journal (what was replayed, in Kafka) | given |
-//! | `src/replay.rs` | [`replay::Replay`]: your toolbox for a replay run | given |
-//! | `src/purge.rs` | [`purge::DlqView`], delete-records | given |
-//! | `src/config.rs` | the service's settings (seed 001's env names) | given |
-//! | `src/topology.rs` | every topic and group, named in one place | given |
-//! | `src/metrics.rs` | Prometheus metrics, lag sampling, alert thresholds | given |
-//! | `src/api/` | the HTTP admin API (axum): router, one file per group of endpoints | given |
-//! | `src/state.rs` | [`state::AppState`]: what every request handler can reach | given |
-//! | `src/service.rs` | the service: pipeline + API + graceful shutdown | given |
-//! | `src/client.rs` | an HTTP client for the admin API | given |
-//! | `src/tool.rs` | the `dlq` command line tool | given |
-//! | `src/truth.rs` | the ground truth of a scenario: every payment's expected fate | given |
-//! | `src/scenario.rs` | the incident as a run: bug, fix, replay (shared with the graders) | given |
-//! | `src/verdicts.rs` | what the topics must show after a replay, payment by payment | given |
-//! | `src/runner.rs` | the binaries' `main`s and the scenario's report | given |
-//! | `src/bin/` | `payment-service`, `dlq` | given |
+//! | `labs/lab-4-4/src/exercise.rs` | [`Exercise::replay_record`], [`Exercise::replay`], [`Exercise::purge_plan`]: the replay record, the replay run, the purge plan | **the student's (graded)** |
+//! | `kits/lab-4-4/src/lib.rs` | the [`Exercise`] trait | given |
+//! | `kits/lab-4-4/src/dlq/` | reading the DLQ: snapshot, filters, pages, stats | given (read it) |
+//! | `kits/lab-4-4/src/journal.rs` | the replay journal (what was replayed, in Kafka) | given (read it) |
+//! | `kits/lab-4-4/src/replay.rs` | [`replay::Replay`]: your toolbox for a replay run | given (read it) |
+//! | `kits/lab-4-4/src/purge.rs` | [`purge::DlqView`], delete-records | given (read it) |
+//! | `kits/lab-4-4/src/config.rs` | the service's settings (seed 001's env names) | given |
+//! | `kits/lab-4-4/src/topology.rs` | every topic and group, named in one place | given |
+//! | `kits/lab-4-4/src/metrics.rs` | Prometheus metrics, lag sampling, alert thresholds | given |
+//! | `kits/lab-4-4/src/api/` | the HTTP admin API (axum) | given |
+//! | `kits/lab-4-4/src/state.rs` | the shared state every request handler can reach | given |
+//! | `kits/lab-4-4/src/service.rs` | the service: pipeline + API + graceful shutdown | given |
+//! | `kits/lab-4-4/src/client.rs` | an HTTP client for the admin API | given |
+//! | `kits/lab-4-4/src/tool.rs` | the `dlq` command line tool (and the `dlq` binary's `main`) | given |
+//! | `kits/lab-4-4/src/runner.rs` | the `payment-service` binary's `main` | given |
+//! | `harness/criteria/lab-4-4/src/` | the ground truth (`truth.rs`), the incident as a run (`scenario.rs`), what the topics must show (`verdicts.rs`), and `cargo run -p lab-4-4` with its report (`run.rs`) | the grader's |
 //!
-//! The pipeline is Lab 4.3's, with its reference solution: this lab starts where
-//! that one ends.
+//! The student's crate holds only `exercise.rs` (plus one-line binaries that call
+//! into this kit and the criteria), so the grader can take that one file from a
+//! checkout and grade it in a pristine tree (`grade --submission`).
+//!
+//! The pipeline is Lab 4.3's, with its reference solution (this kit depends on
+//! `lab-4-3-solution`; the student's crate depends on no solution): this lab
+//! starts where that one ends.
 
 use std::future::Future;
 

@@ -17,7 +17,7 @@ pub struct Starter;
 
 impl Exercise for Starter {
     async fn handle_failure(failed: Failed<'_>) -> anyhow::Result<()> {
-        // TODO(lab-4-2, step 1): send the failed record to the dead letter queue.
+        // TODO(lab-4-2, step 2): send the failed record to the dead letter queue.
         //
         // `failed` gives you everything you need:
         //   failed.dead_letter()            the dead-letter record (harness::dead_letter::DeadLetter)

@@ -5,6 +5,10 @@
 //! Delivery guarantee of the consumer under test: at-least-once with nothing lost,
 //! once `src/exercise.rs` commits only after the DLQ acknowledged. Limits: one
 //! attempt per payment, so transient failures end in the DLQ too (Lab 4.3 fixes that).
+//!
+//! The code is given, in `harness/criteria/lab-4-2/src/run.rs` (the grader's
+//! judgement, so the checklist it prints is the code that grades you): there is
+//! nothing to edit in this file. Your work is in `src/exercise.rs`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

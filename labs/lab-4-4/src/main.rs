@@ -7,6 +7,10 @@
 //! and its journal record replays that one again. Limits: one replay or purge at
 //! a time per service; purge needs a real broker (the embedded mock has no
 //! DeleteRecords).
+//!
+//! The code is given, in `harness/criteria/lab-4-4/src/run.rs` (the grader's
+//! judgement, so the checklist it prints is the code that grades you): there is
+//! nothing to edit in this file. Your work is in `src/exercise.rs`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -1,5 +1,9 @@
 //! `cargo run -p lab-4-3-solution`: Lab 4.3's scenario with the reference
 //! solution. Same delivery guarantee and limits as `cargo run -p lab-4-3`.
+//!
+//! The code is given, in `harness/criteria/lab-4-3/src/run.rs` (the same as the
+//! starter's): nothing to edit in this file. The reference answer is in
+//! `src/exercise.rs`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -1,6 +1,6 @@
 //! The Lab 4.1 scenario, step by step, as reusable pieces.
 //!
-//! `cargo run -p lab-4-1` chains them into the full observation (see `main.rs`);
+//! `cargo run -p lab-4-1` chains them into the full observation (see `run.rs`);
 //! the graded criteria in `tests/lab_4_1.rs` call the same pieces, so the numbers
 //! a student reads and the numbers a grader checks come from one place.
 //!

@@ -1,5 +1,5 @@
 //! The Lab 4.2 run, as reusable pieces: `cargo run -p lab-4-2` and the graded
-//! criteria in `tests/lab_4_2.rs` both use [`DlqRun`].
+//! criteria in `tests/lab_4_2/` both use [`DlqRun`].
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;

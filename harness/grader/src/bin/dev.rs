@@ -46,7 +46,17 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["run", "-q", "-p", "grader", "--bin", "grade", "--", "--all", "--check-exercises"])
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "grader",
+            "--bin",
+            "grade",
+            "--",
+            "--all",
+            "--check-exercises",
+        ])
         .status();
     match status {
         Ok(status) if status.success() => ExitCode::SUCCESS,

@@ -6,6 +6,10 @@
 //! acknowledged; a record that is not due waits in Kafka, its partition paused.
 //! Limits: records of one partition wait in order (head-of-line); due times come
 //! from the writer's clock.
+//!
+//! The code is given, in `kits/lab-4-3/src/runner.rs` (shared with the reference
+//! solution, so both run the same loop): there is nothing to edit in this file.
+//! Your work is in `src/exercise.rs`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

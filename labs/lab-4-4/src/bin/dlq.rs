@@ -7,6 +7,10 @@
 //! Limits: two replays running at once on one DLQ can both send a record (the
 //! service serialises its own); `purge` deletes partition prefixes only, and needs
 //! a real broker.
+//!
+//! The code is given, in `kits/lab-4-4/src/tool.rs` (shared with the reference
+//! solution, so both run the same tool): there is nothing to edit in this file.
+//! Your work is in `src/exercise.rs`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -7,6 +7,10 @@
 //! uncommitted for the next member. Limits: the counters are this process's view
 //! (lag and `messagesInRetry` come from Kafka); the API binds to loopback unless
 //! told otherwise, and replay, purge and the switches need `ADMIN_TOKEN`.
+//!
+//! The code is given, in `kits/lab-4-4/src/runner.rs` (shared with the reference
+//! solution, so both run the same service): there is nothing to edit in this file.
+//! Your work is in `src/exercise.rs`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
