@@ -10,7 +10,11 @@
 //!   `README.md`, its `student_files`, and one-line binaries (`src/main.rs`,
 //!   `src/bin/*.rs`), so a student opening it sees only what is theirs; the
 //!   solution has the same shape (plus its listed `solution_extras`);
-//! - no student crate depends on a solution crate.
+//! - no student crate depends on a solution crate (directly), and none links the
+//!   grader or testcontainers (at all: `cargo tree`).
+//!
+//! These are `cargo dev check`'s, not unit tests: a student who deletes a TODO
+//! marker once done must not see `cargo test` fail for it.
 //!
 //! That every starter compiles and fails its graded criteria and every solution
 //! passes is `grade --all --check-exercises`; `cargo dev check --exercises` runs
@@ -172,29 +176,89 @@ fn solution_dependencies(root: &Path, dir: &str, lab: &LabInfo) -> Vec<String> {
     let Ok(manifest) = text.parse::<toml::Table>() else {
         return vec![format!("{dir}/Cargo.toml does not parse")];
     };
-    let own = format!("{}-solution", lab.id);
+    let _ = lab;
+    // A dependency is a solution if its key or its `package = …` names one.
     ["dependencies", "dev-dependencies", "build-dependencies"]
         .iter()
         .filter_map(|section| manifest.get(*section).and_then(|d| d.as_table()))
-        .flat_map(|deps| deps.keys().cloned())
-        .filter(|name| name.ends_with("-solution") && *name != own)
+        .flat_map(|deps| {
+            deps.iter().map(|(key, value)| {
+                value
+                    .get("package")
+                    .and_then(|p| p.as_str())
+                    .unwrap_or(key)
+                    .to_string()
+            })
+        })
+        .filter(|name| name.ends_with("-solution"))
         .collect()
 }
 
-/// `check_shapes` on this workspace.
+/// Crates no binary of a student's crate may link, however indirectly: the
+/// grader and testcontainers (a lab's binaries link the run-time harness only).
+pub const NEVER_LINKED_BY_STUDENTS: &[&str] =
+    &["grader", "testcontainers", "testcontainers-modules"];
+
+/// What `cargo tree` says each student crate links that it must not.
+pub fn check_linkage(root: &Path, info: &Info) -> Vec<Problem> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut problems = Vec::new();
+    for lab in &info.labs {
+        let output = std::process::Command::new(&cargo)
+            .current_dir(root)
+            .args(["tree", "-p", &lab.id, "-e", "normal", "--prefix", "none"])
+            .output();
+        let tree = match output {
+            Ok(output) if output.status.success() => {
+                String::from_utf8_lossy(&output.stdout).into_owned()
+            }
+            Ok(output) => {
+                problems.push(Problem {
+                    lab: lab.id.clone(),
+                    problem: format!(
+                        "cargo tree -p {} failed: {}",
+                        lab.id,
+                        String::from_utf8_lossy(&output.stderr).trim()
+                    ),
+                });
+                continue;
+            }
+            Err(error) => {
+                problems.push(Problem {
+                    lab: lab.id.clone(),
+                    problem: format!("cannot run cargo tree: {error}"),
+                });
+                continue;
+            }
+        };
+        for line in tree.lines() {
+            let name = line.split_whitespace().next().unwrap_or("");
+            if NEVER_LINKED_BY_STUDENTS.contains(&name) {
+                problems.push(Problem {
+                    lab: lab.id.clone(),
+                    problem: format!(
+                        "{} links {name}: a student's binaries must link the run-time harness only",
+                        lab.id
+                    ),
+                });
+            }
+        }
+    }
+    problems.dedup();
+    problems
+}
+
+/// Every check on this workspace (the `cargo dev check` of CI).
 pub fn check_workspace() -> Vec<Problem> {
-    check_shapes(&workspace_root(), &Info::load())
+    let (root, info) = (workspace_root(), Info::load());
+    let mut problems = check_shapes(&root, &info);
+    problems.extend(check_linkage(&root, &info));
+    problems
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn this_workspace_has_the_promised_shape() {
-        let problems = check_workspace();
-        assert!(problems.is_empty(), "{problems:#?}");
-    }
 
     /// The check can fail: a given file left in a student's crate, a fat binary
     /// and a missing TODO marker are each reported.
@@ -216,7 +280,14 @@ mod tests {
             &format!("{}/src/exercise.rs", lab.starter),
             "// no marker\n",
         );
-        write(&format!("{}/src/exercise.rs", lab.solution), "// solved\n");
+        write(
+            &format!("{}/src/exercise.rs", lab.solution),
+            "// solved, but TODO(lab-4-3 left\n",
+        );
+        write(
+            &format!("{}/Cargo.toml", lab.starter),
+            "[package]\nname = \"x\"\n[dependencies]\nanswer = { package = \"lab-4-3-solution\", path = \"x\" }\n",
+        );
         write(
             &format!("{}/src/pipeline.rs", lab.starter),
             "// given code\n",
@@ -237,6 +308,8 @@ mod tests {
         );
         assert!(has("src/main.rs has 9 lines of code"), "{problems:#?}");
         assert!(has("marker"), "{problems:#?}");
+        assert!(has("still has a TODO( marker"), "{problems:#?}");
+        assert!(has("depends on lab-4-3-solution"), "{problems:#?}");
         let _ = std::fs::remove_dir_all(&root);
     }
 }

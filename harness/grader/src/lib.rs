@@ -9,6 +9,7 @@
 //! | [`info`] | `info.toml`: labs, criteria, student files, wrong answers |
 //! | [`grading`] | running a criterion, its verdict, and scorecards |
 //! | [`grader_check`] | running criteria as a child `cargo test`; proving wrong answers are caught |
+//! | [`scorecard`] | the scorecard: one line per criterion, md and json, with warnings |
 //! | [`scratch`] | a scratch copy of the workspace, kept in sync cheaply |
 //! | [`submission`] | grading a student's checkout in a pristine copy of the workspace |
 //! | [`dev_check`] | the maintainers' `dev check`: every lab has the shape `info.toml` promises |
@@ -23,5 +24,6 @@ pub mod dev_check;
 pub mod grader_check;
 pub mod grading;
 pub mod info;
+pub mod scorecard;
 pub mod scratch;
 pub mod submission;

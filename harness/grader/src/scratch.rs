@@ -83,6 +83,11 @@ fn remove_others(scratch: &Path, dir: &Path, wanted: &BTreeSet<&Path>) -> anyhow
         if entry.file_type()?.is_dir() {
             if relative != Path::new("target") {
                 remove_others(scratch, &relative, wanted)?;
+                // A folder left empty (a crate removed from the workspace)
+                // would still match a `labs/*` member glob and break the build.
+                if std::fs::read_dir(entry.path())?.next().is_none() {
+                    std::fs::remove_dir(entry.path())?;
+                }
             }
         } else if !wanted.contains(relative.as_path()) {
             std::fs::remove_file(entry.path())?;

@@ -85,25 +85,46 @@ enum Layout {
 pub fn prepare(workspace: &Path, labs: &[&LabInfo], source: &str) -> anyhow::Result<Submission> {
     let checkout = local_checkout(workspace, source)?;
     let tree = workspace.join(SCRATCH_TREE);
-    let files = tracked_files(workspace)?;
+    // The instructor's tree, minus the checkout itself if it sits inside it.
+    let inside = checkout
+        .strip_prefix(workspace.canonicalize()?)
+        .ok()
+        .map(Path::to_path_buf);
+    let files: Vec<PathBuf> = tracked_files(workspace)?
+        .into_iter()
+        .filter(|file| inside.as_ref().is_none_or(|dir| !file.starts_with(dir)))
+        .collect();
     sync_tree(workspace, &tree, &files)?;
 
+    let layouts = labs
+        .iter()
+        .map(|lab| layout_of(&checkout, lab))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if labs.len() > 1 && layouts.iter().any(|l| matches!(l, Layout::LabFolder(_))) {
+        bail!(
+            "{} holds one lab's folder: grade one lab at a time from it (a whole workspace checkout can be graded with --all)",
+            checkout.display()
+        );
+    }
+    // Every graded lab's student files, so one lab's file is never reported as
+    // an ignored change while another lab is taken.
+    let students: BTreeSet<PathBuf> = labs
+        .iter()
+        .flat_map(|lab| {
+            lab.student_files
+                .iter()
+                .map(|file| Path::new(&lab.starter).join(file))
+        })
+        .collect();
     let mut taken = Vec::new();
     let mut ignored = Vec::new();
-    for lab in labs {
-        let layout = layout_of(&checkout, lab)?;
+    for (lab, layout) in labs.iter().zip(&layouts) {
         for file in &lab.student_files {
-            let from = match &layout {
-                Layout::Workspace(root) => root.join(&lab.starter).join(file),
-                Layout::LabFolder(dir) => dir.join(file),
+            let (root, relative) = match layout {
+                Layout::Workspace(root) => (root, Path::new(&lab.starter).join(file)),
+                Layout::LabFolder(dir) => (dir, PathBuf::from(file)),
             };
-            let bytes = std::fs::read(&from).with_context(|| {
-                format!(
-                    "the submission has no {} (looked at {})",
-                    file,
-                    from.display()
-                )
-            })?;
+            let bytes = read_plain_file(root, &relative)?;
             let to = tree.join(&lab.starter).join(file);
             // Rewrite only when it differs, so an unchanged file keeps its mtime
             // and cargo does not rebuild for nothing.
@@ -112,8 +133,14 @@ pub fn prepare(workspace: &Path, labs: &[&LabInfo], source: &str) -> anyhow::Res
             }
             taken.push(format!("{}/{}", lab.starter, file));
         }
-        ignored.extend(changes_beyond(workspace, &layout, lab, &files)?);
     }
+    let (root, prefix) = match &layouts[..] {
+        [Layout::LabFolder(dir)] => (dir.clone(), PathBuf::from(&labs[0].starter)),
+        _ => (checkout.clone(), PathBuf::new()),
+    };
+    ignored.extend(changes_beyond(
+        workspace, &root, &prefix, &students, &files,
+    )?);
     ignored.sort_by(|a, b| a.path.cmp(&b.path));
     ignored.dedup();
     Ok(Submission {
@@ -122,6 +149,39 @@ pub fn prepare(workspace: &Path, labs: &[&LabInfo], source: &str) -> anyhow::Res
         taken,
         ignored,
     })
+}
+
+/// The bytes of `root/relative`, refused unless every step of the path is a
+/// plain directory or file inside `root`: a symbolic link could otherwise bring
+/// in a file from outside the checkout (the reference solution, for one).
+fn read_plain_file(root: &Path, relative: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut path = root.to_path_buf();
+    for component in relative.components() {
+        let std::path::Component::Normal(part) = component else {
+            bail!(
+                "{}: only plain relative paths are taken",
+                relative.display()
+            );
+        };
+        path.push(part);
+        let metadata = std::fs::symlink_metadata(&path).with_context(|| {
+            format!(
+                "the submission has no {} (looked at {})",
+                relative.display(),
+                path.display()
+            )
+        })?;
+        if metadata.file_type().is_symlink() {
+            bail!(
+                "{} is a symbolic link in the submission: only plain files are graded",
+                path.display()
+            );
+        }
+    }
+    if !path.is_file() {
+        bail!("{} is not a file", path.display());
+    }
+    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// A directory to read the submission from: `source` itself, or a shallow clone.
@@ -136,7 +196,7 @@ fn local_checkout(workspace: &Path, source: &str) -> anyhow::Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&clone);
     std::fs::create_dir_all(clone.parent().unwrap_or(workspace))?;
     let status = Command::new("git")
-        .args(["clone", "--quiet", "--depth", "1", source])
+        .args(["clone", "--quiet", "--depth", "1", "--", source])
         .arg(&clone)
         .status()
         .context("running git clone")?;
@@ -165,31 +225,23 @@ fn layout_of(checkout: &Path, lab: &LabInfo) -> anyhow::Result<Layout> {
     }
 }
 
-/// Every file the checkout differs from the grader's workspace in, apart from
-/// the student's files. In a lab-folder checkout, only that folder is compared.
+/// Every file the checkout (`root`, holding the workspace's `prefix`) differs
+/// from the grader's workspace in, apart from the student's files.
 fn changes_beyond(
     workspace: &Path,
-    layout: &Layout,
-    lab: &LabInfo,
+    root: &Path,
+    prefix: &Path,
+    students: &BTreeSet<PathBuf>,
     workspace_files: &[PathBuf],
 ) -> anyhow::Result<Vec<Ignored>> {
-    let (root, prefix) = match layout {
-        Layout::Workspace(root) => (root.clone(), PathBuf::new()),
-        Layout::LabFolder(dir) => (dir.clone(), PathBuf::from(&lab.starter)),
-    };
-    let theirs: BTreeSet<PathBuf> = checkout_files(&root)?
+    let theirs: BTreeSet<PathBuf> = checkout_files(root)?
         .into_iter()
         .map(|file| prefix.join(file))
         .collect();
     let ours: BTreeSet<PathBuf> = workspace_files
         .iter()
-        .filter(|file| prefix.as_os_str().is_empty() || file.starts_with(&prefix))
+        .filter(|file| prefix.as_os_str().is_empty() || file.starts_with(prefix))
         .cloned()
-        .collect();
-    let students: BTreeSet<PathBuf> = lab
-        .student_files
-        .iter()
-        .map(|file| Path::new(&lab.starter).join(file))
         .collect();
     let mut ignored = Vec::new();
     for file in theirs.union(&ours) {
@@ -201,7 +253,7 @@ fn changes_beyond(
             (false, true) => Change::Deleted,
             _ => {
                 let mine = std::fs::read(workspace.join(file)).ok();
-                let relative = file.strip_prefix(&prefix).unwrap_or(file);
+                let relative = file.strip_prefix(prefix).unwrap_or(file);
                 if std::fs::read(root.join(relative)).ok() == mine {
                     continue;
                 }
@@ -271,11 +323,16 @@ mod tests {
         std::fs::write(checkout.join("kits/lab-4-3/src/failed.rs"), "// tampered\n").unwrap();
         std::fs::write(checkout.join("tests/lab_4_3/new.rs"), "// added\n").unwrap();
 
-        let layout = layout_of(&checkout, lab).unwrap();
+        assert!(matches!(
+            layout_of(&checkout, lab).unwrap(),
+            Layout::Workspace(_)
+        ));
+        let students: BTreeSet<PathBuf> = [PathBuf::from("labs/lab-4-3/src/exercise.rs")].into();
         let ignored = changes_beyond(
             &workspace,
-            &layout,
-            lab,
+            &checkout,
+            Path::new(""),
+            &students,
             &tracked_files(&workspace).unwrap(),
         )
         .unwrap();
@@ -286,6 +343,26 @@ mod tests {
             !paths.contains(&"labs/lab-4-3/src/exercise.rs"),
             "{paths:?}"
         );
+        let _ = std::fs::remove_dir_all(&checkout);
+    }
+
+    /// A student file that is a symbolic link (here, to the reference solution)
+    /// is refused, not followed.
+    #[test]
+    fn a_symlinked_student_file_is_refused() {
+        let workspace = workspace_root();
+        let checkout = workspace.join("target/submissions/test-symlink");
+        let _ = std::fs::remove_dir_all(&checkout);
+        std::fs::create_dir_all(checkout.join("labs/lab-4-1/src")).unwrap();
+        std::os::unix::fs::symlink(
+            workspace.join("solutions/lab-4-1/src/exercise.rs"),
+            checkout.join("labs/lab-4-1/src/exercise.rs"),
+        )
+        .unwrap();
+        let error = read_plain_file(&checkout, Path::new("labs/lab-4-1/src/exercise.rs"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("symbolic link"), "{error}");
         let _ = std::fs::remove_dir_all(&checkout);
     }
 }

@@ -24,11 +24,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Parser;
 use grader::grader_check::{criteria_command, WrongAnswerResult};
-use grader::grading::{
-    read_verdicts, CriterionInfo, CriterionKind, Info, LabInfo, Target, Verdict,
-};
+use grader::grading::{read_verdicts, CriterionKind, Info, LabInfo, Target};
+use grader::scorecard::{libtest_reported_ok, score_line, write_scorecard, ScoreLine};
 use harness::measure::summary::table;
-use serde::Serialize;
 
 #[derive(Parser)]
 #[command(about = "Grade labs against the criteria in info.toml and write a scorecard")]
@@ -60,16 +58,6 @@ struct Args {
 
 fn parse_target(text: &str) -> Result<Target, String> {
     Target::parse(text).ok_or_else(|| format!("{text:?}: expected `starter` or `solution`"))
-}
-
-#[derive(Serialize)]
-struct ScoreLine {
-    lab: String,
-    criterion: String,
-    kind: CriterionKind,
-    passed: bool,
-    message: String,
-    file: String,
 }
 
 fn main() -> ExitCode {
@@ -259,7 +247,12 @@ fn grade(
         .join(format!("grade-{}", target.as_str()));
     let mut lines = Vec::new();
     for lab in labs {
-        let _ = std::fs::remove_dir_all(verdict_dir.join(&lab.id));
+        // Stale verdicts must never be read as this run's: fail if they stay.
+        let stale = verdict_dir.join(&lab.id);
+        if stale.exists() {
+            std::fs::remove_dir_all(&stale)
+                .with_context(|| format!("removing stale verdicts in {}", stale.display()))?;
+        }
         let log_path = out.join(scorecard).join(format!("{}.log", lab.id));
         std::fs::create_dir_all(log_path.parent().unwrap_or(out))?;
         eprintln!(
@@ -292,101 +285,22 @@ fn grade(
             "  cargo test exited with {status}; full output in {}",
             log_path.display()
         );
+        let log_text = std::fs::read_to_string(&log_path).unwrap_or_default();
         for (criterion, verdict) in read_verdicts(&verdict_dir, lab) {
-            lines.push(score_line(lab, &criterion, verdict, &log_path));
+            let mut line = score_line(lab, &criterion, verdict, &log_path);
+            // A verdict file is written by code that runs beside the student's;
+            // a pass counts only if the test harness itself reported the test ok.
+            if line.passed && !libtest_reported_ok(&log_text, &criterion.id) {
+                line.passed = false;
+                line.message = format!(
+                    "the verdict file says passed, but cargo test did not report `{} ... ok` (see {})",
+                    criterion.id,
+                    log_path.display()
+                );
+            }
+            lines.push(line);
         }
     }
     write_scorecard(&lines, scorecard, &tree.ignored, out)?;
     Ok(lines)
-}
-
-fn score_line(
-    lab: &LabInfo,
-    criterion: &CriterionInfo,
-    verdict: Option<Verdict>,
-    log: &Path,
-) -> ScoreLine {
-    match verdict {
-        Some(verdict) => ScoreLine {
-            lab: lab.id.clone(),
-            criterion: criterion.id.clone(),
-            kind: criterion.kind,
-            passed: verdict.passed,
-            message: verdict.message.trim().to_string(),
-            file: verdict.file,
-        },
-        None => ScoreLine {
-            lab: lab.id.clone(),
-            criterion: criterion.id.clone(),
-            kind: criterion.kind,
-            passed: false,
-            message: format!(
-                "no verdict: the test did not run or did not compile (see {})",
-                log.display()
-            ),
-            file: String::new(),
-        },
-    }
-}
-
-fn write_scorecard(
-    lines: &[ScoreLine],
-    scorecard: &str,
-    ignored: &[String],
-    out: &Path,
-) -> anyhow::Result<()> {
-    let mut terminal = table(&["lab", "criterion", "kind", "result", "details"]);
-    let mut markdown = format!(
-        "# Scorecard ({scorecard})\n\n| lab | criterion | kind | result | details |\n|---|---|---|---|---|\n"
-    );
-    for line in lines {
-        let result = if line.passed { "✅ pass" } else { "❌ fail" };
-        let kind = format!("{:?}", line.kind).to_lowercase();
-        terminal.add_row(vec![
-            &line.lab,
-            &line.criterion,
-            &kind,
-            result,
-            &line.message,
-        ]);
-        markdown.push_str(&format!(
-            "| {} | {} | {kind} | {result} | {} |\n",
-            line.lab,
-            line.criterion,
-            line.message.replace('\n', "<br>").replace('|', "\\|")
-        ));
-    }
-    let passed = lines.iter().filter(|l| l.passed).count();
-    markdown.push_str(&format!(
-        "\n**{passed} of {} criteria passed.**\n",
-        lines.len()
-    ));
-    if !ignored.is_empty() {
-        markdown.push_str("\n## Warnings: changes that were not graded\n\n");
-        for warning in ignored {
-            markdown.push_str(&format!("- ⚠️ {warning}\n"));
-        }
-    }
-    println!(
-        "{terminal}\n{passed} of {} criteria passed ({scorecard})",
-        lines.len()
-    );
-    for warning in ignored {
-        println!("⚠️  {warning}");
-    }
-    let dir = out.join(scorecard);
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("scorecard.md"), markdown)?;
-    std::fs::write(
-        dir.join("scorecard.json"),
-        serde_json::to_vec_pretty(&serde_json::json!({
-            "criteria": lines,
-            "ignored_changes": ignored,
-        }))?,
-    )?;
-    eprintln!(
-        "scorecard written to {}",
-        dir.join("scorecard.md").display()
-    );
-    Ok(())
 }
