@@ -24,7 +24,7 @@ pub fn stop_on_ctrl_c() -> Arc<AtomicBool> {
     let raised = stop.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("stopping after the current record ...");
+            tracing::info!("stopping after the current record ...");
             raised.store(true, Ordering::Relaxed);
         }
     });

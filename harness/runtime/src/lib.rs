@@ -10,7 +10,8 @@
 //! | crate | path | what |
 //! |---|---|---|
 //! | `harness` | `harness/runtime` | this crate: the run-time toolbox |
-//! | `criteria` | `harness/criteria` | the judgement: ground truth, ledger, verdicts, thresholds, each lab's scenario and checklist |
+//! | `criteria` | `harness/criteria/common` | the judgement every lab shares: the ledger |
+//! | `lab-4-N-criteria` | `harness/criteria/lab-4-N` | each lab's judgement: scenario, truth, verdicts, thresholds, checklist |
 //! | `grader` | `harness/grader` | `info.toml`, scorecards, the `grade` binary, the testcontainers rung, commit watching, `--submission` |
 //!
 //! ## Layout (one concern per module)
@@ -58,15 +59,128 @@ pub mod workload;
 pub use broker::{Broker, BrokerKind, Purpose, KAFKA_VERSION};
 pub use time_scale::TimeScale;
 
-/// Install a tracing subscriber honouring `RUST_LOG` (default: warnings only, so
-/// the labs' own progress output stays readable).
+/// The default filter of [`init_tracing`]: INFO for the labs' own crates (kits,
+/// starters, solutions, this harness) and their per-payment events, WARN for
+/// everything else (librdkafka's bindings, tokio, hyper, ...).
+pub const DEFAULT_LOG_FILTER: &str = "warn,payment=info,harness=info,\
+lab_4_1_kit=info,lab_4_2_kit=info,lab_4_3_kit=info,lab_4_4_kit=info,\
+lab_4_1=info,lab_4_2=info,lab_4_3=info,lab_4_4=info,\
+lab_4_1_solution=info,lab_4_2_solution=info,lab_4_3_solution=info,lab_4_4_solution=info";
+
+/// The default filter of [`init_tracing_quiet`]: warnings and errors only, and
+/// no per-payment events (target `payment`) at all.
+pub const QUIET_LOG_FILTER: &str = "warn,payment=off";
+
+/// Install the tracing subscriber of a consumer binary (the student's terminal).
+///
+/// Logs go to stderr (stdout keeps the reports and checklists), one compact
+/// line per event, coloured only when stderr is a terminal:
+///
+/// ```text
+///  INFO payment pay-17-3 processed
+///  WARN payment pay-17-4 will retry in 1s (retry 1/3) via payments-retry-1
+/// ERROR sent to DLQ | payment pay-17-9 | error permanent: card_declined | retry count 0
+/// ERROR CRITICAL: failed to send payment pay-17-5 to DLQ, will be retried: ...
+/// ```
+///
+/// - Filter: [`DEFAULT_LOG_FILTER`] (INFO for the labs' crates, WARN for the
+///   rest). `RUST_LOG` replaces it entirely, e.g. `RUST_LOG=warn` (no
+///   per-payment successes), `RUST_LOG=info,rdkafka=debug`, `RUST_LOG=payment=off`.
+/// - Per-payment events (processed, will retry, sent to DLQ) use the target
+///   `payment`; a failed DLQ or retry-topic send uses the target `CRITICAL`
+///   (seed 001's log level), which is the one target always printed.
+/// - Timestamps and targets are left out, for readability, unless `RUST_LOG` is
+///   set (whoever tunes filters wants both) or `LOG_TIMESTAMPS=1` (timestamps
+///   only).
+///
+/// Installing twice is harmless: the second call does nothing.
 pub fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+    install_tracing(DEFAULT_LOG_FILTER);
+}
+
+/// [`init_tracing`] for the lab scenario binaries (`cargo run -p lab-4-N`), which
+/// run hundreds of payments under a progress spinner: the default filter is
+/// [`QUIET_LOG_FILTER`] (warnings and errors, no per-payment events).
+/// `RUST_LOG` and `LOG_TIMESTAMPS` work as in [`init_tracing`].
+pub fn init_tracing_quiet() {
+    install_tracing(QUIET_LOG_FILTER);
+}
+
+fn install_tracing(default_filter: &str) {
+    use tracing_subscriber::fmt::time::SystemTime;
+    use tracing_subscriber::EnvFilter;
+
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|value| !value.trim().is_empty());
+    let timestamps = rust_log.is_some()
+        || std::env::var("LOG_TIMESTAMPS")
+            .is_ok_and(|value| matches!(value.trim(), "1" | "true" | "yes" | "on"));
+    let targets = rust_log.is_some();
+    let filter = rust_log
+        .and_then(|value| EnvFilter::try_new(value).ok())
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_ansi(ansi);
+    let _ = if timestamps {
+        builder
+            .event_format(log_format::StudentFormat::new(SystemTime, targets))
+            .try_init()
+    } else {
+        builder
+            .event_format(log_format::StudentFormat::new((), targets))
+            .try_init()
+    };
+}
+
+mod log_format {
+    use tracing::{Event, Subscriber};
+    use tracing_subscriber::fmt::format::{Compact, Format, Writer};
+    use tracing_subscriber::fmt::time::FormatTime;
+    use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+    use tracing_subscriber::registry::LookupSpan;
+
+    /// Compact lines; the target is shown when asked for, and always for
+    /// `CRITICAL` (there the target is the point).
+    pub(super) struct StudentFormat<T> {
+        plain: Format<Compact, T>,
+        targeted: Format<Compact, T>,
+        targets: bool,
+    }
+
+    impl<T: FormatTime + Clone> StudentFormat<T> {
+        pub(super) fn new(timer: T, targets: bool) -> StudentFormat<T> {
+            let base = tracing_subscriber::fmt::format()
+                .compact()
+                .with_timer(timer);
+            StudentFormat {
+                plain: base.clone().with_target(false),
+                targeted: base.with_target(true),
+                targets,
+            }
+        }
+    }
+
+    impl<S, N, T> FormatEvent<S, N> for StudentFormat<T>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+        N: for<'a> FormatFields<'a> + 'static,
+        T: FormatTime,
+    {
+        fn format_event(
+            &self,
+            ctx: &FmtContext<'_, S, N>,
+            writer: Writer<'_>,
+            event: &Event<'_>,
+        ) -> std::fmt::Result {
+            if self.targets || event.metadata().target() == "CRITICAL" {
+                self.targeted.format_event(ctx, writer, event)
+            } else {
+                self.plain.format_event(ctx, writer, event)
+            }
+        }
+    }
 }

@@ -128,7 +128,7 @@ pub fn run(
             Some(Err(error)) => {
                 // Among others, librdkafka reports here that we exceeded
                 // max.poll.interval.ms and were removed from the group.
-                eprintln!("⚠️  [{}] consumer error: {error}", config.member);
+                tracing::warn!(member = %config.member, "consumer error: {error}");
                 continue;
             }
         };
@@ -156,6 +156,7 @@ fn process_with_blocking_retries(
                 if config.echo {
                     println!("✅ Processed payment {}", payment.payment_id);
                 }
+                tracing::info!(target: "payment", "payment {payment_id} processed");
                 report(
                     reporter,
                     message,
@@ -180,6 +181,11 @@ fn process_with_blocking_retries(
                     }
                     // "What do we do now? Skip? Stop?" The seed commits to skip:
                     // the payment is gone, and nobody will ever know but this log.
+                    tracing::error!(
+                        target: "payment",
+                        "payment {payment_id} failed permanently after {} attempts, skipped (lost): {error}",
+                        attempt + 1
+                    );
                     report(
                         reporter,
                         message,
@@ -195,6 +201,13 @@ fn process_with_blocking_retries(
                     // While we sleep, nothing else on this partition moves, and
                     // librdkafka's max.poll.interval.ms clock keeps ticking.
                     let backoff = config.backoff(attempt);
+                    tracing::warn!(
+                        target: "payment",
+                        "payment {payment_id} will retry in {:?} (attempt {}/{})",
+                        round_to_ms(backoff),
+                        attempt + 2,
+                        config.max_retries
+                    );
                     let slept = Instant::now();
                     std::thread::sleep(backoff);
                     stats.time_sleeping += slept.elapsed();
@@ -203,6 +216,11 @@ fn process_with_blocking_retries(
         }
     }
     Ok(())
+}
+
+/// `1.234s`, `250ms`: a delay as a student reads it (jitter's nanoseconds dropped).
+fn round_to_ms(delay: Duration) -> Duration {
+    Duration::from_millis(delay.as_millis() as u64)
 }
 
 fn commit(
@@ -215,9 +233,9 @@ fn commit(
         // Typically: we slept past max.poll.interval.ms, the group moved on, and
         // another member will process this payment again.
         stats.failed_commits += 1;
-        eprintln!(
-            "⚠️  [{}] commit of {}/{} failed: {error} (another member will process it again)",
-            config.member,
+        tracing::warn!(
+            member = %config.member,
+            "commit of {}/{} failed: {error} (another member will process it again)",
             message.partition(),
             message.offset()
         );

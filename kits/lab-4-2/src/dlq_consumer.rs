@@ -25,7 +25,7 @@ use harness::clock::now_ms;
 use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::{Gateway, PaymentError};
 use harness::measure::rebalance::{ObservedContext, RebalanceLog};
-use harness::outcomes::{Outcome, OutcomeReporter, OutcomeStatus};
+use harness::outcomes::{payment_id_of, Outcome, OutcomeReporter, OutcomeStatus};
 use harness::Broker;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
@@ -143,14 +143,30 @@ impl Failed<'_> {
         match sent {
             Ok(delivery) => {
                 self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(
+                    target: "payment",
+                    "sent to DLQ | payment {} | error {}: {} | retry count {}",
+                    payment_id_of(self.message),
+                    dead.error_type,
+                    dead.error_reason,
+                    dead.retry_count
+                );
                 Ok((delivery.partition, delivery.offset))
             }
             Err((error, _)) => {
                 self.stats.dlq_send_failures.fetch_add(1, Ordering::Relaxed);
-                Err(anyhow::anyhow!(
+                let error = anyhow::anyhow!(
                     "DLQ {} did not acknowledge: {error}",
                     self.config.dlq_topic
-                ))
+                );
+                // Seed 001's CRITICAL line. "Will be retried" is the rule: do not
+                // commit, rewind (see `Exercise::handle_failure`).
+                tracing::error!(
+                    target: "CRITICAL",
+                    "failed to send payment {} to DLQ, will be retried: {error:#}",
+                    payment_id_of(self.message)
+                );
+                Err(error)
             }
         }
     }
@@ -258,7 +274,7 @@ pub async fn run<E: Exercise>(
         {
             Err(_) => continue,
             Ok(Err(error)) => {
-                eprintln!("⚠️  [{}] consumer error: {error}", config.member);
+                tracing::warn!(member = %config.member, "consumer error: {error}");
                 continue;
             }
             Ok(Ok(message)) => message,
@@ -287,6 +303,11 @@ pub async fn run<E: Exercise>(
                 );
                 reporter.report(&outcome).await?;
                 stats.processed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    target: "payment",
+                    "payment {} processed",
+                    payment_id_of(&message)
+                );
                 consumer.commit_message(&message, CommitMode::Async)?;
             }
             Err(error) => {
@@ -328,9 +349,9 @@ pub async fn run<E: Exercise>(
                             );
                         }
                         // Revoked meanwhile: its new owner will consume the record again.
-                        Err(error) => eprintln!(
-                            "⚠️  [{}] could not pause partition {partition}: {error}",
-                            config.member
+                        Err(error) => tracing::warn!(
+                            member = %config.member,
+                            "could not pause partition {partition}: {error}"
                         ),
                     }
                 }

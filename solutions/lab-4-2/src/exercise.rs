@@ -17,16 +17,12 @@ impl Exercise for Solution {
                 failed.report_dead_lettered().await?;
                 failed.commit()
             }
-            Err(error) => {
+            Err(_) => {
                 // Seed 001's rule: without the DLQ's ack, do not commit. Rewinding
                 // makes the record come back (its partition pauses for a back-off,
-                // the others keep flowing) instead of being lost.
-                eprintln!(
-                    "CRITICAL: failed to send {}/{}@{} to DLQ, message will be retried: {error:#}",
-                    failed.message_topic(),
-                    failed.message_partition(),
-                    failed.message_offset()
-                );
+                // the others keep flowing) instead of being lost. (`send_to_dlq`
+                // has already logged seed 001's "CRITICAL: failed to send to DLQ,
+                // will be retried" line.)
                 failed.rewind()
             }
         }

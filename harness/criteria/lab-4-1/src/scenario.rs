@@ -26,8 +26,8 @@ use rdkafka::consumer::BaseConsumer;
 
 use lab_4_1_kit::fragile_consumer::{FragileConsumerConfig, FragileStats, RunningConsumer};
 
-/// A lag calculation: the student's (`lab_4_1_kit::lag::consumer_lag`), the reference
-/// solution's, or the harness's own (`harness::measure::lag::measure_lag`).
+/// A lag calculation: the student's (`<Starter as Exercise>::consumer_lag`), the
+/// reference solution's, or the grader's own ([`crate::truth::reference_lag`]).
 pub type LagFn = fn(&BaseConsumer, &str, Duration) -> anyhow::Result<LagReport>;
 
 /// What one drain run measured.

@@ -23,7 +23,7 @@
 //! | this file | the ladder ([`resolve`]), [`Broker`] and its errors |
 //! | `version` | [`KAFKA_VERSION`], pinned once in `.env` |
 //! | `configured` | rung 1 (`KAFKA_BOOTSTRAP_SERVERS`, `client.properties`) and the reachability checks rung 3 uses too |
-//! //! | `docker` | whether a Docker daemon answers |
+//! | `docker` | whether a Docker daemon answers |
 //! | `embedded` | rung 4: librdkafka's mock cluster on a thread of its own |
 
 mod configured;
@@ -123,9 +123,7 @@ impl Broker {
         }
     }
 
-    /// Fail with a clear [`BrokerError::Unreachable`] unless the broker answers a
-    /// metadata request within [`CONFIGURED_BROKER_TIMEOUT`].
-    /// A broker started in a container by the testcontainers rung.
+    /// A broker started in a container by the testcontainers rung (the grader's).
     pub fn in_container(bootstrap_servers: String) -> Broker {
         Broker {
             bootstrap_servers,
@@ -135,6 +133,8 @@ impl Broker {
         }
     }
 
+    /// Fail with a clear [`BrokerError::Unreachable`] unless the broker answers a
+    /// metadata request within [`CONFIGURED_BROKER_TIMEOUT`].
     pub async fn verify(&self) -> Result<(), BrokerError> {
         check_reachable(self, "KAFKA_BOOTSTRAP_SERVERS", CONFIGURED_BROKER_TIMEOUT).await
     }
@@ -203,6 +203,8 @@ impl Broker {
 pub type ContainerRung = fn() -> Pin<Box<dyn Future<Output = Result<Broker, BrokerError>> + Send>>;
 
 /// Resolve the broker for this program, printing the one line that says which.
+/// Without a [`ContainerRung`] there is no rung 2: tests resolve through
+/// `grader::broker::shared_test_broker`, which supplies it.
 pub async fn resolve(purpose: Purpose) -> Result<Broker, BrokerError> {
     resolve_with(purpose, None).await
 }

@@ -2,7 +2,7 @@
 //!
 //! The types and the sampling machinery only: the calculation itself is Lab 4.1's
 //! exercise (`labs/lab-4-1/src/exercise.rs`), and the grader's own answer lives
-//! with the grader's judgement (`criteria::lab_4_1::truth`), not here.
+//! with the grader's judgement (`lab_4_1_criteria::truth`), not here.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
