@@ -155,15 +155,13 @@ impl Failed<'_> {
             }
             Err((error, _)) => {
                 self.stats.dlq_send_failures.fetch_add(1, Ordering::Relaxed);
-                let error = anyhow::anyhow!(
-                    "DLQ {} did not acknowledge: {error}",
-                    self.config.dlq_topic
-                );
+                let error =
+                    anyhow::anyhow!("DLQ {} did not acknowledge: {error}", self.config.dlq_topic);
                 // Seed 001's CRITICAL line. "Will be retried" is the rule: do not
                 // commit, rewind (see `Exercise::handle_failure`).
                 tracing::error!(
                     target: "CRITICAL",
-                    "failed to send payment {} to DLQ, will be retried: {error:#}",
+                    "failed to send payment {} to DLQ, will be retried once rewound (do not commit): {error:#}",
                     payment_id_of(self.message)
                 );
                 Err(error)

@@ -139,8 +139,8 @@ impl Failed<'_> {
             Some(state) => state.next(&error, failed_at, hop.delay),
         };
         let headers = raw_headers(self.message).unwrap_or_else(|problem| {
-            eprintln!(
-                "⚠️  {}: original headers not copied to the retry record: {problem}",
+            tracing::warn!(
+                "{}: original headers not copied to the retry record: {problem}",
                 self.describe()
             );
             Vec::new()
@@ -155,7 +155,16 @@ impl Failed<'_> {
         if let Some(key) = self.message.key() {
             record = record.key(key);
         }
-        self.forward(record, "the retry").await?;
+        self.forward(record, "the retry", &hop.topic).await?;
+        tracing::warn!(
+            target: "payment",
+            "payment {} will retry in {:?} (retry {}/{}) via {}",
+            self.payment_id(),
+            round_to_ms(hop.delay),
+            hop.level,
+            self.worker.pipeline.levels(),
+            hop.topic
+        );
         self.worker.pipeline.observe(|o| o.retried(hop.level));
         let stats = self.worker.stats;
         PipelineStats::count(&stats.sent_to_level, hop.level);
@@ -224,7 +233,25 @@ impl Failed<'_> {
         if let Some(key) = self.message.key() {
             record = record.key(key);
         }
-        self.forward(record, "the dead letter").await?;
+        let what = if parking.is_some() {
+            "the parking topic"
+        } else {
+            "DLQ"
+        };
+        self.forward(record, "the dead letter", what).await?;
+        let context = format!(
+            "payment {} | error {}: {} | retry count {}",
+            self.payment_id(),
+            dead.error_type,
+            dead.error_reason,
+            dead.retry_count
+        );
+        match parking {
+            None => tracing::error!(target: "payment", "sent to DLQ | {context}"),
+            Some(parking) => {
+                tracing::error!(target: "payment", "replay failed again, parked in {parking} | {context}")
+            }
+        }
         let stats = self.worker.stats;
         // A parked replay is not a dead letter (Lab 4.4's metrics count it).
         if parking.is_none() {
@@ -235,8 +262,14 @@ impl Failed<'_> {
     }
 
     /// Produce `record` and wait for the broker's ack. `Err` (counted in the
-    /// stats) means the broker may not have it.
-    async fn forward<K, P>(&self, record: FutureRecord<'_, K, P>, what: &str) -> anyhow::Result<()>
+    /// stats, and logged as seed 001's CRITICAL line) means the broker may not
+    /// have it. `to` names the destination in that line ("DLQ", a topic).
+    async fn forward<K, P>(
+        &self,
+        record: FutureRecord<'_, K, P>,
+        what: &str,
+        to: &str,
+    ) -> anyhow::Result<()>
     where
         K: rdkafka::message::ToBytes + ?Sized + Sync,
         P: rdkafka::message::ToBytes + ?Sized + Sync,
@@ -254,9 +287,15 @@ impl Failed<'_> {
                     .stats
                     .forward_failures
                     .fetch_add(1, Ordering::Relaxed);
-                Err(anyhow::anyhow!(
-                    "{topic} did not acknowledge {what}: {error}"
-                ))
+                let error = anyhow::anyhow!("{topic} did not acknowledge {what}: {error}");
+                // "Will be retried" is the rule: do not commit, rewind (see
+                // `Exercise::handle_failure`).
+                tracing::error!(
+                    target: "CRITICAL",
+                    "failed to send payment {} to {to}, will be retried once rewound (do not commit): {error:#}",
+                    self.payment_id()
+                );
+                Err(error)
             }
         }
     }
@@ -282,6 +321,12 @@ impl Failed<'_> {
     /// Tell the graders this payment was processed after all.
     pub async fn report_processed(&self) -> anyhow::Result<()> {
         self.worker.stats.processed.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            target: "payment",
+            "payment {} processed (attempt {})",
+            self.payment_id(),
+            self.attempts()
+        );
         self.worker
             .report(
                 self.message,
@@ -347,6 +392,11 @@ impl Failed<'_> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The payment's id (the record's key), for log lines.
+    pub fn payment_id(&self) -> String {
+        harness::outcomes::payment_id_of(self.message)
+    }
+
     /// `payments-retry-2/1@17 (pay-42-7)`, for log lines.
     pub fn describe(&self) -> String {
         format!(
@@ -357,4 +407,9 @@ impl Failed<'_> {
             harness::outcomes::payment_id_of(self.message)
         )
     }
+}
+
+/// `1.234s`, `250ms`: a delay as a student reads it (jitter's nanoseconds dropped).
+pub(crate) fn round_to_ms(delay: Duration) -> Duration {
+    Duration::from_millis(delay.as_millis() as u64)
 }

@@ -43,7 +43,7 @@ impl PausedPartitions {
         list.add_partition(topic, partition);
         match rdkafka::consumer::Consumer::pause(consumer, &list) {
             Ok(()) => self.insert(partition, offset, resume_at),
-            Err(error) => eprintln!("⚠️  could not pause {topic}/{partition}: {error}"),
+            Err(error) => tracing::warn!("could not pause {topic}/{partition}: {error}"),
         }
     }
 

@@ -67,7 +67,7 @@ pub async fn run<E: Exercise>(
         let message = match tokio::time::timeout(budget, consumer.recv()).await {
             Err(_) => continue,
             Ok(Err(error)) => {
-                eprintln!("⚠️  [{member}] consumer error: {error}");
+                tracing::warn!(member, "consumer error: {error}");
                 continue;
             }
             Ok(Ok(message)) => message,
@@ -83,6 +83,11 @@ pub async fn run<E: Exercise>(
                 worker
                     .report(&message, None, OutcomeStatus::Processed, 1, None)
                     .await?;
+                tracing::info!(
+                    target: "payment",
+                    "payment {} processed",
+                    harness::outcomes::payment_id_of(&message)
+                );
                 consumer.commit_message(&message, CommitMode::Async)?;
             }
             Err(error) => {

@@ -187,7 +187,7 @@ pub async fn run_level<E: Exercise>(
         let message = match tokio::time::timeout(budget, consumer.recv()).await {
             Err(_) => continue,
             Ok(Err(error)) => {
-                eprintln!("⚠️  [{member}] consumer error: {error}");
+                tracing::warn!(member, "consumer error: {error}");
                 continue;
             }
             Ok(Ok(message)) => message,
@@ -198,8 +198,9 @@ pub async fn run_level<E: Exercise>(
         }
         let (state, repairs) = RetryState::read(&message, level, delays.clone());
         if !repairs.is_empty() {
-            eprintln!(
-                "⚠️  [{member}] {topic}/{partition}@{offset}: retry headers repaired: {}",
+            tracing::warn!(
+                member,
+                "{topic}/{partition}@{offset}: retry headers repaired: {}",
                 repairs.join("; ")
             );
         }
@@ -290,6 +291,12 @@ async fn process_due<E: Exercise>(
                     None,
                 )
                 .await?;
+            tracing::info!(
+                target: "payment",
+                "payment {} processed (retry {level}/{})",
+                harness::outcomes::payment_id_of(message),
+                worker.pipeline.levels()
+            );
             worker.consumer.commit_message(message, CommitMode::Async)?;
         }
         Err(error) => {

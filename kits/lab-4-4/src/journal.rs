@@ -172,10 +172,10 @@ impl ReplayJournal {
         if broker.embedded().is_none() {
             match cleanup_policy(broker, &topic).await {
                 Ok(policy) if policy.split(',').any(|p| p.trim() == "compact") => {}
-                Ok(policy) => eprintln!(
-                    "⚠️  replay journal {topic} has cleanup.policy={policy}: its entries will expire, and the dead letters they cover will look unreplayed (set cleanup.policy=compact)"
+                Ok(policy) => tracing::warn!(
+                    "replay journal {topic} has cleanup.policy={policy}: its entries will expire, and the dead letters they cover will look unreplayed (set cleanup.policy=compact)"
                 ),
-                Err(error) => eprintln!("⚠️  cannot check the replay journal's cleanup.policy: {error:#}"),
+                Err(error) => tracing::warn!("cannot check the replay journal's cleanup.policy: {error:#}"),
             }
         }
         Ok(())

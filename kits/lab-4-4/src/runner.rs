@@ -25,8 +25,8 @@ pub async fn service_main<E: Exercise>() -> anyhow::Result<()> {
     let args = ServiceArgs::parse();
     let broker = harness::broker::resolve(Purpose::Run).await?;
     if args.config.admin_token.is_none() {
-        eprintln!(
-            "⚠️  no ADMIN_TOKEN: replay, purge and the config switches will refuse every request"
+        tracing::warn!(
+            "no ADMIN_TOKEN: replay, purge and the config switches will refuse every request"
         );
     }
     let service = crate::service::start::<E>(&broker, args.config.clone()).await?;
@@ -47,20 +47,20 @@ pub async fn service_main<E: Exercise>() -> anyhow::Result<()> {
     );
     tokio::select! {
         _ = crate::service::termination_signal() => {
-            eprintln!("stopping: finishing the records in hand, leaving the rest uncommitted (again to quit now) ...");
+            tracing::info!("stopping: finishing the records in hand, leaving the rest uncommitted (again to quit now) ...");
             tokio::spawn(async {
                 crate::service::termination_signal().await;
                 // Nothing is lost: what is uncommitted is consumed again, and a
                 // replay cut short resumes from its journal (at worst resending
                 // one record).
-                eprintln!("stopping now: uncommitted records will be consumed again");
+                tracing::warn!("stopping now: uncommitted records will be consumed again");
                 std::process::exit(130);
             });
         }
         _ = wait_until_finished(&service) => {}
     }
     service.shutdown().await?;
-    eprintln!("stopped cleanly");
+    tracing::info!("stopped cleanly");
     Ok(())
 }
 

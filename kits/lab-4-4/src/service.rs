@@ -136,7 +136,7 @@ pub async fn start<E: Exercise>(
                 let _ = drain_started.wait_for(|asked| *asked).await;
                 tokio::time::sleep(HTTP_DRAIN_TIMEOUT).await;
             } => {
-                eprintln!("⚠️  requests still in flight after {HTTP_DRAIN_TIMEOUT:?}: stopping anyway");
+                tracing::warn!("requests still in flight after {HTTP_DRAIN_TIMEOUT:?}: stopping anyway");
                 Ok(())
             }
         };
@@ -148,7 +148,7 @@ pub async fn start<E: Exercise>(
             .await
             .is_err()
         {
-            eprintln!("⚠️  a replay or purge still running after {HTTP_DRAIN_TIMEOUT:?}: stopping anyway (its next run resumes from the journal)");
+            tracing::warn!("a replay or purge still running after {HTTP_DRAIN_TIMEOUT:?}: stopping anyway (its next run resumes from the journal)");
         }
         let stopped = match pipeline.lock().await.take() {
             Some(running) => running.stop().await,
@@ -186,7 +186,7 @@ async fn watch_members(
         tick.tick().await;
         if let Some(running) = pipeline.lock().await.as_ref() {
             if let Some(role) = running.failed_member() {
-                eprintln!("❌ pipeline member {} stopped", role.member_name());
+                tracing::error!("pipeline member {} stopped", role.member_name());
                 state.pipeline_running.store(false, Ordering::Relaxed);
                 return;
             }

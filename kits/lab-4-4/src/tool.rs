@@ -108,6 +108,7 @@ impl DlqArgs {
 
 /// `dlq ...`
 pub async fn tool_main<E: Exercise>() -> anyhow::Result<()> {
+    harness::init_tracing();
     let args = DlqArgs::parse();
     let broker = harness::broker::resolve(Purpose::Run).await?;
     run::<E>(&broker, &args).await

@@ -28,7 +28,7 @@ impl Exercise for Starter {
         //                                   back-off (only its partition pauses)
         //
         // The order matters (seed 001: "commit only after the DLQ send succeeded"):
-        //   - If the DLQ send fails, log it loudly (seed 001's
+        //   - If the DLQ send fails (send_to_dlq already logged seed 001's
         //     "CRITICAL: failed to send to DLQ, message will be retried"), do NOT commit,
         //     and rewind, so the record is processed again instead of lost.
         //   - Only once the DLQ acknowledged it: report, then commit.

@@ -33,13 +33,11 @@ impl Exercise for Solution {
                 }
                 failed.commit()
             }
-            Err(error) => {
+            Err(_) => {
                 // No ack, no commit: rewinding brings the record back after a short
-                // back-off on its partition only, instead of losing it.
-                eprintln!(
-                    "CRITICAL: failed to forward {}, it will be retried: {error:#}",
-                    failed.describe()
-                );
+                // back-off on its partition only, instead of losing it. (The
+                // toolbox has already logged seed 001's "CRITICAL: failed to
+                // send ..., will be retried" line.)
                 failed.rewind()
             }
         }

@@ -56,9 +56,10 @@ impl Exercise for Solution {
             let record = match Self::replay_record(entry, replay.run()) {
                 Ok(record) => record,
                 Err(error) => {
-                    eprintln!(
+                    tracing::warn!(
                         "not replayable: DLQ {}/{}: {error}",
-                        entry.partition, entry.offset
+                        entry.partition,
+                        entry.offset
                     );
                     summary.not_replayable += 1;
                     continue;

@@ -45,7 +45,7 @@ fn step(progress: &ProgressBar, message: &str) {
 /// Run every step, print the summary, write the report.
 pub async fn run<E: Exercise>(lag_source: &str) -> anyhow::Result<()> {
     let lag: LagFn = E::consumer_lag;
-    harness::init_tracing();
+    harness::init_tracing_quiet();
     let args = Args::parse();
     let broker = harness::broker::resolve(Purpose::Run).await?;
     let time_scale = TimeScale::new(args.time_scale);

@@ -25,7 +25,7 @@ struct ScenarioArgs {
 
 /// `cargo run -p lab-4-2`: the whole scenario.
 pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<()> {
-    harness::init_tracing();
+    harness::init_tracing_quiet();
     let args = ScenarioArgs::parse();
     let broker = harness::broker::resolve(Purpose::Run).await?;
     let progress = harness::cli::spinner();

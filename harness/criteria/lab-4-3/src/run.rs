@@ -37,7 +37,7 @@ struct ScenarioArgs {
 
 /// `cargo run -p lab-4-3`: the whole scenario.
 pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<()> {
-    harness::init_tracing();
+    harness::init_tracing_quiet();
     let args = ScenarioArgs::parse();
     let broker = harness::broker::resolve(Purpose::Run).await?;
     let scale = TimeScale::new(if args.real_delays {

@@ -24,7 +24,7 @@ struct ScenarioArgs {
 
 /// `cargo run -p lab-4-4`: the incident, start to finish.
 pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<()> {
-    harness::init_tracing();
+    harness::init_tracing_quiet();
     let args = ScenarioArgs::parse();
     let broker = harness::broker::resolve(Purpose::Run).await?;
     let options = RunOptions {
