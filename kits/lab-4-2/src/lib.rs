@@ -10,7 +10,9 @@
 //! |---|---|---|
 //! | `labs/lab-4-2/src/exercise.rs` | [`Exercise::handle_failure`] (what to do with a failed record), [`Exercise::tally`] (how the analyzer counts) | **the student's (graded)** |
 //! | `kits/lab-4-2/src/lib.rs` | the [`Exercise`] trait | given |
-//! | `kits/lab-4-2/src/dlq_consumer.rs` | the consumer loop, the DLQ producer, the [`dlq_consumer::Failed`] toolbox | given (read it) |
+//! | `kits/lab-4-2/src/dlq_consumer.rs` | the consumer loop and the DLQ producer | given (read it) |
+//! | `kits/lab-4-2/src/config.rs`, `stats.rs` | a consumer's settings, and the counters it keeps | given |
+//! | `kits/lab-4-2/src/failed.rs` | the [`failed::Failed`] toolbox `handle_failure` gets | given (read it) |
 //! | `kits/lab-4-2/src/analyzer.rs` | reading the DLQ from the beginning until drained; table and JSON | given |
 //! | `kits/lab-4-2/src/runner.rs` | the `dlq-consumer` and `dlq-analyzer` binaries' `main`s (the seed's terminals) | given |
 //! | `harness/criteria/lab-4-2/src/` | the measured run (`scenario.rs`), its thresholds and checklist, and `cargo run -p lab-4-2` (`run.rs`) | the grader's |
@@ -28,8 +30,11 @@
 use std::future::Future;
 
 pub mod analyzer;
+pub mod config;
 pub mod dlq_consumer;
+pub mod failed;
 pub mod runner;
+pub mod stats;
 
 /// The parts of the lab a student writes. The starter (`exercise::Starter`) and
 /// the reference solution each implement it, and everything given is generic over

@@ -12,48 +12,15 @@ use harness::clock::now_ms;
 use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::PaymentError;
 use harness::headers::raw_headers;
-use harness::measure::rebalance::ObservedContext;
-use harness::outcomes::{Outcome, OutcomeReporter, OutcomeStatus};
+use harness::outcomes::OutcomeStatus;
 use harness::retry::{RetryState, FAILED_ATTEMPTS, FINAL_FAILURE};
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Header, Message};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rdkafka::Offset;
 
-use crate::pipeline::{Pipeline, PipelineStats};
-
-/// What one worker (the retry consumer, or one level) works with.
-pub(crate) struct Worker<'a> {
-    pub consumer: &'a StreamConsumer<ObservedContext>,
-    pub producer: &'a FutureProducer,
-    pub reporter: &'a OutcomeReporter,
-    pub pipeline: &'a Pipeline,
-    pub stats: &'a PipelineStats,
-    pub group: &'a str,
-    pub member: &'a str,
-}
-
-impl Worker<'_> {
-    /// Report that the payment in `message` was processed (or dead-lettered).
-    /// For a record from a retry topic, its latency counts from when the payment
-    /// was first produced, not from when the retry record was written.
-    pub async fn report(
-        &self,
-        message: &BorrowedMessage<'_>,
-        state: Option<&RetryState>,
-        status: OutcomeStatus,
-        attempts: u32,
-        error: Option<String>,
-    ) -> anyhow::Result<()> {
-        let mut outcome = Outcome::for_message(message, status, attempts, error, self.member);
-        if let Some(produced_at) = state.and_then(|s| s.origin.timestamp_ms) {
-            outcome.produced_at_ms = produced_at;
-        }
-        let replayed = harness::replay::is_replay(message);
-        self.pipeline.observe(|o| o.outcome(&outcome, replayed));
-        self.reporter.report(&outcome).await
-    }
-}
+use crate::pipeline::PipelineStats;
+use crate::worker::Worker;
 
 /// Why a payment goes to the DLQ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

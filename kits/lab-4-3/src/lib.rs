@@ -26,6 +26,7 @@
 //! | `kits/lab-4-3/src/paused.rs` | the partitions a worker has paused, and when to resume each | given |
 //! | `kits/lab-4-3/src/pipeline.rs` | topic names, groups, timeouts, producers, pausing | given |
 //! | `kits/lab-4-3/src/stats.rs` | the counters of one process (progress line, report) | given |
+//! | `kits/lab-4-3/src/worker.rs` | what one worker (the consumer or a level) works with, and how it reports an outcome | given |
 //! | `kits/lab-4-3/src/running.rs` | the consumer and the levels as tasks you can start, kill and restart | given |
 //! | `kits/lab-4-3/src/extension.rs` | the hooks a later lab fills (Lab 4.4: parking a failed replay, metrics) | given |
 //! | `kits/lab-4-3/src/runner.rs` | the `retry-consumer` and `retry-processor` binaries' `main`s (the seed's terminals) | given |
@@ -52,6 +53,7 @@ pub mod retry_processor;
 pub mod runner;
 pub mod running;
 pub mod stats;
+mod worker;
 
 /// The parts of the lab a student writes. The starter (`exercise::Starter`) and
 /// the reference solution each implement it, and everything given is generic over

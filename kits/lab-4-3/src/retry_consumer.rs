@@ -22,8 +22,9 @@ use harness::Broker;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::Message;
 
-use crate::failed::{Failed, Worker};
+use crate::failed::Failed;
 use crate::pipeline::{forward_producer, PausedPartitions, Pipeline, PipelineStats};
+use crate::worker::Worker;
 use crate::Exercise;
 
 /// Run the retry consumer until `stop` is raised.

@@ -34,8 +34,9 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::failed::{Failed, Worker};
+use crate::failed::Failed;
 use crate::pipeline::{forward_producer, PausedPartitions, Pipeline, PipelineStats};
+use crate::worker::Worker;
 use crate::Exercise;
 
 /// What [`Exercise::hold_until_due`] did with a record that is not due yet.

@@ -1,0 +1,44 @@
+//! [`Worker`]: what one worker (the retry consumer, or one retry level) works
+//! with, and how it reports an outcome.
+
+use harness::measure::rebalance::ObservedContext;
+use harness::outcomes::{Outcome, OutcomeReporter, OutcomeStatus};
+use harness::retry::RetryState;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::message::BorrowedMessage;
+use rdkafka::producer::FutureProducer;
+
+use crate::pipeline::{Pipeline, PipelineStats};
+
+/// What one worker (the retry consumer, or one level) works with.
+pub(crate) struct Worker<'a> {
+    pub consumer: &'a StreamConsumer<ObservedContext>,
+    pub producer: &'a FutureProducer,
+    pub reporter: &'a OutcomeReporter,
+    pub pipeline: &'a Pipeline,
+    pub stats: &'a PipelineStats,
+    pub group: &'a str,
+    pub member: &'a str,
+}
+
+impl Worker<'_> {
+    /// Report that the payment in `message` was processed (or dead-lettered).
+    /// For a record from a retry topic, its latency counts from when the payment
+    /// was first produced, not from when the retry record was written.
+    pub async fn report(
+        &self,
+        message: &BorrowedMessage<'_>,
+        state: Option<&RetryState>,
+        status: OutcomeStatus,
+        attempts: u32,
+        error: Option<String>,
+    ) -> anyhow::Result<()> {
+        let mut outcome = Outcome::for_message(message, status, attempts, error, self.member);
+        if let Some(produced_at) = state.and_then(|s| s.origin.timestamp_ms) {
+            outcome.produced_at_ms = produced_at;
+        }
+        let replayed = harness::replay::is_replay(message);
+        self.pipeline.observe(|o| o.outcome(&outcome, replayed));
+        self.reporter.report(&outcome).await
+    }
+}
