@@ -7,22 +7,24 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-use super::{Broker, BrokerError};
+use super::{Broker, BrokerChoice, BrokerError};
 
-/// Rung 1: `KAFKA_BOOTSTRAP_SERVERS`, plus `KAFKA_CLIENT_PROPERTIES`.
-pub(super) fn configured_from_env() -> Result<Option<Broker>, BrokerError> {
-    let mut properties = match std::env::var_os("KAFKA_CLIENT_PROPERTIES") {
-        Some(path) if !path.is_empty() => read_client_properties(Path::new(&path))?,
+/// Rung 1 as chosen: a bootstrap list and a `client.properties` file, each from a
+/// flag (`--bootstrap-servers`, `--client-properties`) or its environment variable.
+pub(super) fn configured_from(choice: &BrokerChoice) -> Result<Option<Broker>, BrokerError> {
+    let mut properties = match &choice.client_properties {
+        Some(path) if !path.as_os_str().is_empty() => read_client_properties(path)?,
         _ => Vec::new(),
     };
     // Confluent's client.properties files carry bootstrap.servers themselves; the
-    // environment variable wins when both are present.
+    // flag or environment variable wins when both are present.
     let from_file = properties
         .iter()
         .position(|(key, _)| key == "bootstrap.servers")
         .map(|index| properties.remove(index).1);
-    let bootstrap = std::env::var("KAFKA_BOOTSTRAP_SERVERS")
-        .ok()
+    let bootstrap = choice
+        .bootstrap_servers
+        .as_deref()
         .map(|value| value.trim().to_string())
         .filter(|value| !value.is_empty())
         .or(from_file);

@@ -40,7 +40,7 @@ use rdkafka::config::ClientConfig;
 use thiserror::Error;
 
 pub use configured::read_client_properties;
-use configured::{check_reachable, configured_from_env, tcp_answers};
+use configured::{check_reachable, configured_from, tcp_answers};
 pub use docker::docker_answers;
 use embedded::start_embedded;
 pub use embedded::EmbeddedControl;
@@ -198,6 +198,29 @@ impl Broker {
     }
 }
 
+/// Rung 1's inputs: what the user chose, from a flag or its environment variable.
+///
+/// Every binary takes `--bootstrap-servers` and `--client-properties` (clap reads
+/// `KAFKA_BOOTSTRAP_SERVERS` and `KAFKA_CLIENT_PROPERTIES` when the flag is
+/// absent); tests and benches, which have no flags, use [`BrokerChoice::from_env`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BrokerChoice {
+    /// `bootstrap.servers`; when set, it is *the* broker (no fallback).
+    pub bootstrap_servers: Option<String>,
+    /// A `client.properties` file (SASL/SSL settings, maybe `bootstrap.servers`).
+    pub client_properties: Option<PathBuf>,
+}
+
+impl BrokerChoice {
+    /// `KAFKA_BOOTSTRAP_SERVERS` and `KAFKA_CLIENT_PROPERTIES`, as the environment has them.
+    pub fn from_env() -> BrokerChoice {
+        BrokerChoice {
+            bootstrap_servers: std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok(),
+            client_properties: std::env::var_os("KAFKA_CLIENT_PROPERTIES").map(PathBuf::from),
+        }
+    }
+}
+
 /// Rung 2, supplied by whoever links testcontainers (only `grader::broker` does):
 /// starts a container and returns its broker.
 pub type ContainerRung = fn() -> Pin<Box<dyn Future<Output = Result<Broker, BrokerError>> + Send>>;
@@ -207,6 +230,17 @@ pub type ContainerRung = fn() -> Pin<Box<dyn Future<Output = Result<Broker, Brok
 /// `grader::broker::shared_test_broker`, which supplies it.
 pub async fn resolve(purpose: Purpose) -> Result<Broker, BrokerError> {
     resolve_with(purpose, None).await
+}
+
+/// [`resolve`], with rung 1 taken from `choice` (a binary's flags) instead of the
+/// environment.
+pub async fn resolve_chosen(
+    purpose: Purpose,
+    choice: &BrokerChoice,
+) -> Result<Broker, BrokerError> {
+    let broker = resolve_ladder(purpose, choice, None).await?;
+    eprintln!("{}", broker.describe());
+    Ok(broker)
 }
 
 /// [`resolve`], with the testcontainers rung when `container` is given (tests only).
@@ -224,12 +258,21 @@ pub async fn resolve_quietly(purpose: Purpose) -> Result<Broker, BrokerError> {
     resolve_quietly_with(purpose, None).await
 }
 
-/// The ladder itself; see the module docs for the order.
+/// The ladder with rung 1 from the environment; see the module docs for the order.
 pub async fn resolve_quietly_with(
     purpose: Purpose,
     container: Option<ContainerRung>,
 ) -> Result<Broker, BrokerError> {
-    if let Some(broker) = configured_from_env()? {
+    resolve_ladder(purpose, &BrokerChoice::from_env(), container).await
+}
+
+/// The ladder itself; see the module docs for the order.
+async fn resolve_ladder(
+    purpose: Purpose,
+    choice: &BrokerChoice,
+    container: Option<ContainerRung>,
+) -> Result<Broker, BrokerError> {
+    if let Some(broker) = configured_from(choice)? {
         broker.verify().await?;
         return Ok(broker);
     }
