@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::mpsc;
 
 use harness::broker::{
-    resolve_with, Broker, BrokerError, Purpose, CONTAINER_START_TIMEOUT, KAFKA_VERSION,
+    resolve_with, Broker, BrokerError, BrokerKind, Purpose, CONTAINER_START_TIMEOUT, KAFKA_VERSION,
 };
 
 /// The broker shared by every test in one test binary, resolved once.
@@ -19,11 +19,72 @@ pub async fn shared_test_broker() -> &'static Broker {
     BROKER
         .get_or_init(|| async {
             match resolve_with(Purpose::Test, Some(container_rung)).await {
-                Ok(broker) => broker,
+                Ok(broker) => {
+                    record_for_grade(&broker).await;
+                    broker
+                }
                 Err(error) => panic!("no Kafka broker for the tests: {error}"),
             }
         })
         .await
+}
+
+/// The file, in `GRADING_DIR`, where a test binary says which broker it used.
+pub const BROKER_RECORD: &str = "broker.json";
+
+/// Which broker a test binary graded against, as `grade` puts it on the scorecard.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BrokerRecord {
+    /// `Kafka at 127.0.0.1:29092`, `embedded librdkafka mock cluster`, …
+    pub broker: String,
+    pub bootstrap_servers: String,
+    /// From the broker's own `ApiVersions` answer (`Broker::kafka_version`).
+    pub kafka_version: String,
+    /// Which rung found it (`KAFKA_BOOTSTRAP_SERVERS`, a local broker, …).
+    pub found_by: String,
+}
+
+impl BrokerRecord {
+    pub async fn of(broker: &Broker) -> BrokerRecord {
+        BrokerRecord {
+            broker: broker.label(),
+            bootstrap_servers: broker.bootstrap_servers.clone(),
+            kafka_version: broker.kafka_version().await,
+            found_by: match broker.kind {
+                BrokerKind::Configured => "configured (KAFKA_BOOTSTRAP_SERVERS)",
+                BrokerKind::Container => "started by the tests (testcontainers)",
+                BrokerKind::Localhost => "found answering on localhost:9092",
+                BrokerKind::Embedded => "the fallback (no real broker found)",
+            }
+            .into(),
+        }
+    }
+}
+
+/// Under `grade` (`GRADING_DIR` set), write which broker the tests resolved, so
+/// the scorecard records what was graded against, not what `grade` expected.
+async fn record_for_grade(broker: &Broker) {
+    let Some(dir) = std::env::var_os("GRADING_DIR") else {
+        return;
+    };
+    let record = BrokerRecord::of(broker).await;
+    eprintln!(
+        "grading against {} ({})",
+        record.broker, record.kafka_version
+    );
+    let dir = std::path::PathBuf::from(dir);
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::write(
+            dir.join(BROKER_RECORD),
+            serde_json::to_vec_pretty(&record).unwrap_or_default(),
+        )
+    });
+    if let Err(error) = written {
+        eprintln!(
+            "could not write {}: {error}",
+            dir.join(BROKER_RECORD).display()
+        );
+    }
 }
 
 /// Rung 2 in the shape the resolver takes.

@@ -11,7 +11,9 @@
 //!   `src/bin/*.rs`), so a student opening it sees only what is theirs; the
 //!   solution has the same shape (plus its listed `solution_extras`);
 //! - no student crate depends on a solution crate (directly), and none links the
-//!   grader or testcontainers (at all: `cargo tree`).
+//!   grader or testcontainers (at all: `cargo tree`);
+//! - every package alone resolves its dependencies with the features the whole
+//!   workspace does (`harness/workspace-hack` is complete: `feature_check`).
 //!
 //! These are `cargo dev check`'s, not unit tests: a student who deletes a TODO
 //! marker once done must not see `cargo test` fail for it.
@@ -201,10 +203,9 @@ pub const NEVER_LINKED_BY_STUDENTS: &[&str] =
 
 /// What `cargo tree` says each student crate links that it must not.
 pub fn check_linkage(root: &Path, info: &Info) -> Vec<Problem> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut problems = Vec::new();
     for lab in &info.labs {
-        let output = std::process::Command::new(&cargo)
+        let output = crate::child_cargo::cargo()
             .current_dir(root)
             .args(["tree", "-p", &lab.id, "-e", "normal", "--prefix", "none"])
             .output();
@@ -253,7 +254,32 @@ pub fn check_workspace() -> Vec<Problem> {
     let (root, info) = (workspace_root(), Info::load());
     let mut problems = check_shapes(&root, &info);
     problems.extend(check_linkage(&root, &info));
+    problems.extend(crate::feature_check::check_feature_unification(
+        &root,
+        &workspace_packages(&root),
+    ));
     problems
+}
+
+/// The workspace's packages, from `cargo metadata` (all but the workspace-hack,
+/// which nobody builds alone).
+fn workspace_packages(root: &Path) -> Vec<String> {
+    let output = crate::child_cargo::cargo()
+        .current_dir(root)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output();
+    let Ok(output) = output else {
+        return Vec::new();
+    };
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|package| package["name"].as_str())
+        .filter(|name| *name != "workspace-hack")
+        .map(String::from)
+        .collect()
 }
 
 #[cfg(test)]

@@ -19,20 +19,6 @@ use anyhow::Context;
 use crate::grading::{LabInfo, Target, Verdict, WrongAnswer};
 use crate::scratch::{sync_tree, tracked_files, SCRATCH_TARGET, SCRATCH_TREE};
 
-/// Variables `cargo run` sets for the program it runs. A nested `cargo test`
-/// that inherits them sees a different build environment (CARGO_MANIFEST_DIR,
-/// for one, is tracked by build scripts) and rebuilds the world; so the child
-/// gets the environment a user's shell would give it.
-const CARGO_RUN_VARIABLES: &[&str] = &[
-    "CARGO_MANIFEST_DIR",
-    "CARGO_MANIFEST_PATH",
-    "CARGO_MANIFEST_LINKS",
-    "CARGO_CRATE_NAME",
-    "CARGO_BIN_NAME",
-    "CARGO_PRIMARY_PACKAGE",
-    "CARGO_RUSTC_CURRENT_DIR",
-];
-
 /// `cargo test -p kafka-resilience-lab --test <test> --no-fail-fast`, run in
 /// `workspace`, against `target`, writing verdicts to `verdict_dir`. Extra
 /// arguments go to the test binary (a criterion name, `--test-threads`).
@@ -43,7 +29,9 @@ pub fn criteria_command(
     verdict_dir: &Path,
     test_args: &[&str],
 ) -> Command {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    // Through child_cargo: the environment of a plain `cargo test`, so the
+    // grade reuses the build that `cargo run` and `cargo test` made.
+    let mut command = crate::child_cargo::cargo();
     command
         .current_dir(workspace)
         .args([
@@ -58,12 +46,6 @@ pub fn criteria_command(
         .args(test_args)
         .env("LAB_TARGET", target.as_str())
         .env("GRADING_DIR", verdict_dir);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if CARGO_RUN_VARIABLES.contains(&name.as_ref()) || name.starts_with("CARGO_PKG_") {
-            command.env_remove(name.as_ref());
-        }
-    }
     command
 }
 

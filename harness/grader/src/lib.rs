@@ -8,6 +8,9 @@
 //! |---|---|
 //! | [`info`] | `info.toml`: labs, criteria, student files, wrong answers |
 //! | [`grading`] | running a criterion, its verdict, and scorecards |
+//! | [`child_cargo`] | every child `cargo`, with the environment a user's shell would give it |
+//! | [`feature_check`] | `dev check`: every package alone builds its dependencies as the workspace does |
+//! | [`grade_broker`] | which broker a `grade` uses, said before the tests run and told to them |
 //! | [`grader_check`] | running criteria as a child `cargo test`; proving wrong answers are caught |
 //! | [`scorecard`] | the scorecard: one line per criterion, md and json, with warnings |
 //! | [`scratch`] | a scratch copy of the workspace, kept in sync cheaply |
@@ -19,8 +22,11 @@
 //! Binaries: `grade` (the instructor's command) and `dev` (`dev check`).
 
 pub mod broker;
+pub mod child_cargo;
 pub mod commit_watch;
 pub mod dev_check;
+pub mod feature_check;
+pub mod grade_broker;
 pub mod grader_check;
 pub mod grading;
 pub mod info;

@@ -1,12 +1,14 @@
 //! A grade, written down: one line per criterion, on the terminal and as
-//! `scorecard.md` and `scorecard.json`, with any warnings (what a submission
-//! changed that was not graded).
+//! `scorecard.md` and `scorecard.json`, with the broker each lab was graded
+//! against (and the Kafka version it reported), and any warnings (what a
+//! submission changed that was not graded).
 
 use std::path::Path;
 
 use harness::measure::summary::table;
 use serde::Serialize;
 
+use crate::broker::BrokerRecord;
 use crate::grading::{CriterionInfo, CriterionKind, LabInfo, Verdict};
 
 /// One criterion's line on the scorecard.
@@ -63,12 +65,14 @@ pub fn score_line(
 pub fn write_scorecard(
     lines: &[ScoreLine],
     scorecard: &str,
+    brokers: &[(String, BrokerRecord)],
     ignored: &[String],
     out: &Path,
 ) -> anyhow::Result<()> {
     let mut terminal = table(&["lab", "criterion", "kind", "result", "details"]);
     let mut markdown = format!(
-        "# Scorecard ({scorecard})\n\n| lab | criterion | kind | result | details |\n|---|---|---|---|---|\n"
+        "# Scorecard ({scorecard})\n\n{}\n| lab | criterion | kind | result | details |\n|---|---|---|---|---|\n",
+        broker_lines(brokers)
     );
     for line in lines {
         let result = if line.passed { "✅ pass" } else { "❌ fail" };
@@ -111,6 +115,10 @@ pub fn write_scorecard(
     std::fs::write(
         dir.join("scorecard.json"),
         serde_json::to_vec_pretty(&serde_json::json!({
+            "brokers": brokers
+                .iter()
+                .map(|(lab, record)| serde_json::json!({ "lab": lab, "broker": record }))
+                .collect::<Vec<_>>(),
             "criteria": lines,
             "ignored_changes": ignored,
         }))?,
@@ -120,4 +128,25 @@ pub fn write_scorecard(
         dir.join("scorecard.md").display()
     );
     Ok(())
+}
+
+/// `Broker: … (Kafka version)` per lab, one line when every lab had the same.
+fn broker_lines(brokers: &[(String, BrokerRecord)]) -> String {
+    let same = brokers.windows(2).all(|pair| pair[0].1 == pair[1].1);
+    match brokers.first() {
+        None => "Broker: none (no lab was graded)\n".into(),
+        Some((_, record)) if same => format!(
+            "Broker: {} ({}); found: {}\n",
+            record.broker, record.kafka_version, record.found_by
+        ),
+        Some(_) => brokers
+            .iter()
+            .map(|(lab, record)| {
+                format!(
+                    "- {lab}: broker {} ({}); found: {}\n",
+                    record.broker, record.kafka_version, record.found_by
+                )
+            })
+            .collect(),
+    }
 }

@@ -8,7 +8,7 @@
 //!
 //! It changes nothing; it exits non-zero on the first broken promise it reports.
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     if !exercises {
         return ExitCode::SUCCESS;
     }
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let status = grader::child_cargo::cargo()
         .args([
             "run",
             "-q",

@@ -14,15 +14,19 @@
 //! graded in a pristine copy of this workspace, and every other change in the
 //! checkout is listed on the scorecard as ignored (see `grader::submission`).
 //!
-//! It runs `cargo test --test <lab test>` with `LAB_TARGET` set, against whatever
-//! broker the resolver picks (set `KAFKA_BOOTSTRAP_SERVERS` for a real one), then
-//! reads each criterion's verdict and writes `scorecard/<target>/scorecard.{md,json}`.
+//! It runs `cargo test --test <lab test>` with `LAB_TARGET` set, then reads each
+//! criterion's verdict and writes `scorecard/<target>/scorecard.{md,json}`. The
+//! broker is the one `cargo run` would find (`KAFKA_BOOTSTRAP_SERVERS`, else
+//! `localhost:9092`), named before the tests run and handed to them; with none,
+//! the tests' own ladder (testcontainers, else the mock). The scorecard records
+//! the broker the tests used and the Kafka version it reported (`grader::grade_broker`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use grader::grade_broker::GradeBroker;
 use grader::grader_check::{criteria_command, WrongAnswerResult};
 use grader::grading::{read_verdicts, CriterionKind, Info, LabInfo, Target};
 use grader::scorecard::{libtest_reported_ok, score_line, write_scorecard, ScoreLine};
@@ -99,6 +103,7 @@ fn run() -> anyhow::Result<bool> {
         return check_wrong_answers(&labs, &args.out);
     }
     let root = grader::grading::workspace_root();
+    let broker = GradeBroker::choose()?;
     if let Some(source) = &args.submission {
         let submission = grader::submission::prepare(&root, &labs, source)?;
         eprintln!(
@@ -112,13 +117,13 @@ fn run() -> anyhow::Result<bool> {
             scorecard: "submission",
             ignored: submission.ignored.iter().map(ToString::to_string).collect(),
         };
-        let lines = grade(&tree, &labs, Target::Starter, &args.out)?;
+        let lines = grade(&tree, &labs, Target::Starter, &broker, &args.out)?;
         return Ok(lines.iter().all(|line| line.passed));
     }
     let here = Tree::workspace(root);
     if args.check_exercises {
-        let solutions = grade(&here, &labs, Target::Solution, &args.out)?;
-        let starters = grade(&here, &labs, Target::Starter, &args.out)?;
+        let solutions = grade(&here, &labs, Target::Solution, &broker, &args.out)?;
+        let starters = grade(&here, &labs, Target::Starter, &broker, &args.out)?;
         let mut ok = true;
         for line in &solutions {
             if !line.passed {
@@ -149,7 +154,7 @@ fn run() -> anyhow::Result<bool> {
         );
         return Ok(ok);
     }
-    let lines = grade(&here, &labs, args.target, &args.out)?;
+    let lines = grade(&here, &labs, args.target, &broker, &args.out)?;
     Ok(lines.iter().all(|line| line.passed))
 }
 
@@ -233,6 +238,7 @@ fn grade(
     tree: &Tree,
     labs: &[&LabInfo],
     target: Target,
+    broker: &GradeBroker,
     out: &Path,
 ) -> anyhow::Result<Vec<ScoreLine>> {
     let root = &tree.root;
@@ -246,6 +252,7 @@ fn grade(
         .join("grading")
         .join(format!("grade-{}", target.as_str()));
     let mut lines = Vec::new();
+    let mut brokers = Vec::new();
     for lab in labs {
         // Stale verdicts must never be read as this run's: fail if they stay.
         let stale = verdict_dir.join(&lab.id);
@@ -276,6 +283,7 @@ fn grade(
         if let Some(target_dir) = &tree.target_dir {
             command.env("CARGO_TARGET_DIR", target_dir);
         }
+        broker.prepare(&mut command, &verdict_dir)?;
         let status = command
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -285,6 +293,12 @@ fn grade(
             "  cargo test exited with {status}; full output in {}",
             log_path.display()
         );
+        let used = broker.used(&verdict_dir);
+        eprintln!(
+            "  the tests graded against {} ({})",
+            used.broker, used.kafka_version
+        );
+        brokers.push((lab.id.clone(), used));
         let log_text = std::fs::read_to_string(&log_path).unwrap_or_default();
         for (criterion, verdict) in read_verdicts(&verdict_dir, lab) {
             let mut line = score_line(lab, &criterion, verdict, &log_path);
@@ -301,6 +315,6 @@ fn grade(
             lines.push(line);
         }
     }
-    write_scorecard(&lines, scorecard, &tree.ignored, out)?;
+    write_scorecard(&lines, scorecard, &brokers, &tree.ignored, out)?;
     Ok(lines)
 }

@@ -9,12 +9,17 @@
 //!    [`KAFKA_VERSION`], when a Docker daemon answers. One per test binary. The
 //!    runtime does not link testcontainers: the grader (`grader::broker`) passes
 //!    this rung in as a [`ContainerRung`], so a lab's binaries never carry it.
-//! 3. `cargo run` only: `localhost:9092`, if a broker there answers within about 2 s
-//!    (that is what `docker compose up -d` gives you).
+//! 3. `localhost:9092`, if a broker there answers within about 2 s (that is what
+//!    `docker compose up -d` or `scripts/kafka-local start` gives you). Tests try it
+//!    too, after Docker: a student who started a local broker and runs plain
+//!    `cargo test` on a machine without Docker gets real Kafka, as `cargo run` does,
+//!    rather than the mock. (With Docker, tests keep their own container: its
+//!    topics and groups start empty, whatever a local broker holds.)
 //! 4. Otherwise librdkafka's in-process mock cluster, with a one-line notice.
 //!
 //! Whatever wins, [`resolve`] prints exactly one line saying which broker is in use,
-//! so a student never has to guess what their numbers were measured against.
+//! so a student never has to guess what their numbers were measured against, and
+//! [`Broker::kafka_version`] asks the broker which Kafka it runs (`probe`).
 //!
 //! ## Layout (one rung per file)
 //!
@@ -24,11 +29,13 @@
 //! | `version` | [`KAFKA_VERSION`], pinned once in `.env` |
 //! | `configured` | rung 1 (`KAFKA_BOOTSTRAP_SERVERS`, `client.properties`) and the reachability checks rung 3 uses too |
 //! | `docker` | whether a Docker daemon answers |
+//! | `probe` | which Kafka a broker runs, from its `ApiVersions` answer |
 //! | `embedded` | rung 4: librdkafka's mock cluster on a thread of its own |
 
 mod configured;
 mod docker;
 mod embedded;
+mod probe;
 mod version;
 
 use std::future::Future;
@@ -44,6 +51,7 @@ use configured::{check_reachable, configured_from, tcp_answers};
 pub use docker::docker_answers;
 use embedded::start_embedded;
 pub use embedded::EmbeddedControl;
+pub use probe::{metadata_version_name, probe_version};
 pub use version::KAFKA_VERSION;
 
 /// How long a configured broker gets to answer before we give up with a clear error.
@@ -53,7 +61,7 @@ pub const CONTAINER_START_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long `localhost:9092` gets to answer before `cargo run` moves on to the mock.
 pub const LOCAL_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Who is asking: tests may start a container, `cargo run` may probe localhost.
+/// Who is asking: tests may start a container (rung 2); both probe localhost:9092.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     Test,
@@ -139,6 +147,24 @@ impl Broker {
         check_reachable(self, "KAFKA_BOOTSTRAP_SERVERS", CONFIGURED_BROKER_TIMEOUT).await
     }
 
+    /// Which Kafka this broker runs, asked of the broker (see `probe`):
+    /// `Apache Kafka 4.1.x (metadata.version 4.1-IV1)`, `librdkafka mock cluster`,
+    /// or `version unknown (…)` when it cannot be learnt. Takes at most a few seconds.
+    pub async fn kafka_version(&self) -> String {
+        if self.kind == BrokerKind::Embedded {
+            return "librdkafka mock cluster".into();
+        }
+        let secured = self.properties.iter().any(|(key, value)| {
+            key == "security.protocol" && !value.eq_ignore_ascii_case("plaintext")
+        });
+        if secured {
+            return "version unknown (SASL/SSL)".into();
+        }
+        probe_version(&self.bootstrap_servers)
+            .await
+            .unwrap_or_else(|| "version unknown (no ApiVersions answer)".into())
+    }
+
     /// The embedded mock cluster's control handle, if this broker is the mock.
     pub fn embedded(&self) -> Option<&EmbeddedControl> {
         self.embedded.as_ref()
@@ -190,8 +216,8 @@ impl Broker {
                 self.bootstrap_servers
             ),
             BrokerKind::Embedded => format!(
-                "broker: embedded librdkafka mock cluster at {} (no KAFKA_BOOTSTRAP_SERVERS and no local broker; \
-                 numbers are indicative, run `docker compose up -d` for a real broker)",
+                "broker: embedded librdkafka mock cluster at {} (no KAFKA_BOOTSTRAP_SERVERS and nothing on localhost:9092; \
+                 numbers are indicative: for a real broker run `docker compose up -d` or `scripts/kafka-local start`)",
                 self.bootstrap_servers
             ),
         }
@@ -281,20 +307,35 @@ async fn resolve_ladder(
             return start_container().await;
         }
     }
-    if purpose == Purpose::Run {
-        let local = Broker {
-            bootstrap_servers: "localhost:9092".to_string(),
-            kind: BrokerKind::Localhost,
-            properties: Vec::new(),
-            embedded: None,
-        };
-        if tcp_answers("127.0.0.1:9092", LOCAL_PROBE_TIMEOUT)
-            && check_reachable(&local, "localhost probe", LOCAL_PROBE_TIMEOUT)
-                .await
-                .is_ok()
-        {
-            return Ok(local);
-        }
+    if let Some(local) = local_broker().await {
+        return Ok(local);
     }
     start_embedded()
+}
+
+/// Rungs 1 and 3 only, the real brokers already running, as `cargo run` finds
+/// them: the configured broker (checked), else `localhost:9092` if it answers,
+/// else `None` (nothing is started). `grade` uses it to choose the broker its
+/// child `cargo test` must use.
+pub async fn find_running(choice: &BrokerChoice) -> Result<Option<Broker>, BrokerError> {
+    if let Some(broker) = configured_from(choice)? {
+        broker.verify().await?;
+        return Ok(Some(broker));
+    }
+    Ok(local_broker().await)
+}
+
+/// Rung 3: a broker answering on localhost:9092 within [`LOCAL_PROBE_TIMEOUT`].
+async fn local_broker() -> Option<Broker> {
+    let local = Broker {
+        bootstrap_servers: "localhost:9092".to_string(),
+        kind: BrokerKind::Localhost,
+        properties: Vec::new(),
+        embedded: None,
+    };
+    let answers = tcp_answers("127.0.0.1:9092", LOCAL_PROBE_TIMEOUT)
+        && check_reachable(&local, "localhost probe", LOCAL_PROBE_TIMEOUT)
+            .await
+            .is_ok();
+    answers.then_some(local)
 }
