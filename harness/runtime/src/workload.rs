@@ -30,6 +30,8 @@ impl Workload {
     }
 
     /// The class of one record: poison if its bytes are, else what the gateway says.
+    /// (A generated payment never fails the gateway's validation, so it needs no
+    /// class of its own here: `gateway::validation`'s tests hold the generator to that.)
     pub fn class_of(&self, record: &PaymentRecord) -> PaymentClass {
         match record.poison {
             Some(kind) => PaymentClass::Poison { kind },

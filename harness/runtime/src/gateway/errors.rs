@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::faults::Defect;
+use super::validation::ValidationError;
 use crate::payments::PoisonError;
 
 /// Failures that clear on their own: worth retrying later.
@@ -64,11 +65,16 @@ pub enum PaymentError {
     /// retrying the same code gives the same answer.
     #[error("Payment rejected by a defect in the service: {}", .0.as_str())]
     Defect(Defect),
+    /// It parses, but no bank would take it (seed 003's negative amount): not
+    /// retryable, the same payment fails the same way every time. The message
+    /// is stable per reason; what was wrong is in [`PaymentError::detail`].
+    #[error("Payment failed validation: {}", .0.reason.as_str())]
+    Invalid(#[from] ValidationError),
 }
 
 impl PaymentError {
-    /// Worth retrying? Only transient failures are; retrying poison or a permanent
-    /// failure only burns time (Lab 4.1 shows how much).
+    /// Worth retrying? Only transient failures are; retrying poison, an invalid
+    /// payment or a permanent failure only burns time (Lab 4.1 shows how much).
     pub fn is_retryable(&self) -> bool {
         matches!(self, PaymentError::Transient(_))
     }
@@ -80,24 +86,29 @@ impl PaymentError {
             PaymentError::Permanent(reason) => reason.as_str(),
             PaymentError::Poison(poison) => poison.kind.as_str(),
             PaymentError::Defect(defect) => defect.as_str(),
+            PaymentError::Invalid(invalid) => invalid.reason.as_str(),
         }
     }
 
-    /// Extra detail beyond the reason (for poison: what the parser said).
+    /// Extra detail beyond the reason (for poison: what the parser said; for an
+    /// invalid payment: which value was refused).
     pub fn detail(&self) -> Option<&str> {
         match self {
             PaymentError::Poison(poison) => Some(&poison.detail),
+            PaymentError::Invalid(invalid) => Some(&invalid.detail),
             _ => None,
         }
     }
 
-    /// The failure's type: `transient`, `permanent`, `poison` or `defect`.
+    /// The failure's type: `transient`, `permanent`, `poison`, `defect` or
+    /// `validation`.
     pub fn error_type(&self) -> &'static str {
         match self {
             PaymentError::Transient(_) => "transient",
             PaymentError::Permanent(_) => "permanent",
             PaymentError::Poison(_) => "poison",
             PaymentError::Defect(_) => "defect",
+            PaymentError::Invalid(_) => "validation",
         }
     }
 }

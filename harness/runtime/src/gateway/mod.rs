@@ -4,13 +4,16 @@
 //! A payment is born into one [`PaymentClass`], decided by a stable hash of its id
 //! (which carries the generator's seed). A *transient* payment fails its first `failures` attempts and then
 //! succeeds (the bank API came back); a *permanent* one fails every attempt (the
-//! customer really is invalid); poison never even parses.
+//! customer really is invalid); poison never even parses. A payment that parses
+//! but fails validation (a negative amount, an unknown currency) is refused
+//! before the bank is called, on every attempt: not retryable.
 //!
 //! | module | concern |
 //! |---|---|
 //! | this file | [`PaymentClass`], [`FailureMix`] and the [`Gateway`] itself |
 //! | `errors` | [`PaymentError`] and its transient and permanent reasons |
 //! | `faults` | [`Defect`] and [`FaultSwitches`]: faults switched on while a service runs |
+//! | `validation` | [`validate`]: what no bank would take (amount, ISO 4217 currency) |
 
 use std::fmt;
 use std::sync::Arc;
@@ -25,9 +28,11 @@ use crate::time_scale::TimeScale;
 
 mod errors;
 mod faults;
+mod validation;
 
 pub use errors::*;
 pub use faults::*;
+pub use validation::*;
 
 /// What a payment is, from birth. The ground truth every grader compares against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +216,9 @@ impl Gateway {
 
     /// The verdict for attempt number `attempt` (1-based) at a parsed payment.
     pub fn verdict(&self, payment: &Payment, attempt: u32) -> Result<(), PaymentError> {
+        // Input validation comes first, as in a real service: an invalid payment
+        // never reaches the conversion code (the defect) or the bank.
+        validate(payment)?;
         // Our own bug fails before we even call the bank; a simulated outage is the
         // bank failing. Neither changes the payment's class (its ground truth).
         if self.switches.zero_decimal_bug() && Defect::ZeroDecimalCurrency.affects(payment) {
@@ -233,14 +241,22 @@ impl Gateway {
         self.time_scale.scale(self.processing_time)
     }
 
-    /// One call from async code: parse, "talk to the bank" for the processing time,
-    /// and return the verdict.
+    /// Parse and validate: what is refused before the bank is called (so it costs
+    /// no processing time), poison and invalid payments alike.
+    pub fn check(value: Option<&[u8]>) -> Result<Payment, PaymentError> {
+        let payment = parse_payment(value)?;
+        validate(&payment)?;
+        Ok(payment)
+    }
+
+    /// One call from async code: parse, validate, "talk to the bank" for the
+    /// processing time, and return the verdict.
     pub async fn process(
         &self,
         value: Option<&[u8]>,
         attempt: u32,
     ) -> Result<Payment, PaymentError> {
-        let payment = parse_payment(value)?;
+        let payment = Gateway::check(value)?;
         tokio::time::sleep(self.call_duration()).await;
         self.verdict(&payment, attempt).map(|()| payment)
     }
@@ -252,7 +268,7 @@ impl Gateway {
         value: Option<&[u8]>,
         attempt: u32,
     ) -> Result<Payment, PaymentError> {
-        let payment = parse_payment(value)?;
+        let payment = Gateway::check(value)?;
         std::thread::sleep(self.call_duration());
         self.verdict(&payment, attempt).map(|()| payment)
     }
@@ -314,6 +330,34 @@ mod tests {
             }
         }
         assert!(seen.0 > 80 && seen.1 > 80 && seen.2 > 180, "{seen:?}");
+    }
+
+    #[test]
+    fn invalid_payments_fail_validation_on_every_attempt_and_are_not_retryable() {
+        let gateway = Gateway::new(FailureMix::none());
+        // The switch would make a valid payment fail transiently: validation
+        // still comes first, so seed 003's payment goes to the DLQ at once.
+        gateway.switches.set_simulate_transient_error(true);
+        let seed_003 = br#"{"payment_id": "ORD-INVALID", "customer_id": "c", "amount": -50,
+            "currency": "EUR", "merchant": "m", "created_at": "2026-01-01T00:00:00.000Z"}"#;
+        for attempt in 1..=4 {
+            let error = Gateway::check(Some(seed_003)).unwrap_err();
+            assert!(!error.is_retryable());
+            assert_eq!(
+                (error.error_type(), error.reason()),
+                ("validation", "invalid_amount")
+            );
+            assert_eq!(
+                error.to_string(),
+                "Payment failed validation: invalid_amount"
+            );
+            assert!(error.detail().is_some_and(|d| d.contains("-50")));
+            let mut p = payment("ORD-INVALID");
+            p.currency = "ZZZZZZ".into();
+            let error = gateway.verdict(&p, attempt).unwrap_err();
+            assert_eq!(error.reason(), "invalid_currency");
+            assert!(!error.is_retryable());
+        }
     }
 
     #[test]
