@@ -133,7 +133,7 @@ pub async fn simulate_transient_error_causes_retries<E: Exercise>(mut criterion:
     criterion.expect(
         retried.is_ok(),
         "the payment sent to retry level 1 while the switch is on, and /api/dlq/info showing it waiting in retry",
-        format!("{retried:?}"),
+        result_text(&retried),
     );
     let off = api
         .post(
@@ -148,7 +148,11 @@ pub async fn simulate_transient_error_causes_retries<E: Exercise>(mut criterion:
     criterion.expect(
         outcome.status == OutcomeStatus::Processed && outcome.attempts >= 2,
         "processed on a later attempt once the switch is off",
-        format!("{:?} after {} attempt(s)", outcome.status, outcome.attempts),
+        format!(
+            "{} after {} attempt(s)",
+            verdicts::status_name(outcome.status),
+            outcome.attempts
+        ),
     );
     let stats = api.get("/api/v1/stats").await.unwrap().body;
     criterion.expect(
@@ -315,7 +319,7 @@ pub async fn metrics_parse_as_prometheus_text<E: Exercise>(mut criterion: Criter
     criterion.expect(
         response.is_ok(),
         "lag gauges for 12 partitions, total 0",
-        format!("{:?}", response.as_ref().err()),
+        result_text(&response),
     );
     let response = response.unwrap();
     criterion.expect(
@@ -325,7 +329,14 @@ pub async fn metrics_parse_as_prometheus_text<E: Exercise>(mut criterion: Criter
                 .as_deref()
                 .is_some_and(|t| t.starts_with("text/plain; version=0.0.4")),
         "GET /metrics: 200, text/plain; version=0.0.4",
-        format!("{} {:?}", response.status, response.content_type),
+        format!(
+            "{} {}",
+            response.status,
+            response
+                .content_type
+                .as_deref()
+                .unwrap_or("no content type")
+        ),
     );
     // Every line is a comment or `name{labels} value`, as the format says.
     let bad_lines: Vec<&str> = response
@@ -347,7 +358,7 @@ pub async fn metrics_parse_as_prometheus_text<E: Exercise>(mut criterion: Criter
     criterion.expect(
         bad_lines.is_empty(),
         "only valid sample lines",
-        format!("{bad_lines:?}"),
+        bad_lines.join("\n"),
     );
     let scrape =
         prometheus_parse::Scrape::parse(response.text.lines().map(|l| Ok(l.to_string()))).unwrap();
@@ -382,8 +393,12 @@ pub async fn metrics_parse_as_prometheus_text<E: Exercise>(mut criterion: Criter
         let seen = value(name, label);
         criterion.expect(
             seen == expected,
-            format!("{name} {label:?} = {expected:?}"),
-            format!("{seen:?}"),
+            format!(
+                "{name}{} = {}",
+                label.map_or(String::new(), |(k, v)| format!("{{{k}=\"{v}\"}}")),
+                expected.map_or("no sample".into(), |v| v.to_string())
+            ),
+            seen.map_or("no sample".into(), |v| v.to_string()),
         );
     }
     service.shutdown().await.unwrap();

@@ -16,6 +16,7 @@
 //! | `replay.rs` | replays: exactly once, byte-exact, parked not looped, dry runs and second runs |
 //! | `purge.rs` | purges: only what they should |
 //! | `api.rs` | the admin API: figures, the simulate switch, tokens and 4xx, Prometheus text |
+//! | `validation.rs` | invalid payments dead-lettered at once; filters, bodies and routes refused with the right 4xx |
 //! | `shutdown.rs` | a shutdown mid-stream loses nothing |
 //! | this file | what they share: a service of its own, the incident's first pass |
 
@@ -62,6 +63,7 @@ common::criteria!(
     simulate_transient_error_causes_retries,
     admin_endpoints_require_the_token,
     metrics_parse_as_prometheus_text,
+    invalid_input_is_dead_lettered_or_refused,
     shutdown_loses_nothing,
 );
 
@@ -74,7 +76,7 @@ async fn after_first_pass<E: Exercise>(criterion: &mut Criterion) -> IncidentRun
     criterion.expect(
         first.is_ok(),
         "every payment decided on the first pass",
-        format!("{first:?}"),
+        result_text(&first),
     );
     criterion.note(format!(
         "{} payments, {} hit by the bug, {} dead-lettered on the first pass",
@@ -83,6 +85,24 @@ async fn after_first_pass<E: Exercise>(criterion: &mut Criterion) -> IncidentRun
         run.truth.dead_lettered().len()
     ));
     run
+}
+
+/// A failed wait or step as people read it: `ok`, or the error with its causes
+/// (never Rust's Debug output).
+fn result_text<T, E: std::fmt::Display>(result: &Result<T, E>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(error) => format!("{error:#}"),
+    }
+}
+
+/// Watermarks as `partition 0: 0..5, partition 1: 3..3` (low..high, high exclusive).
+fn marks(watermarks: &BTreeMap<i32, (i64, i64)>) -> String {
+    watermarks
+        .iter()
+        .map(|(p, (low, high))| format!("partition {p}: {low}..{high}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A service of its own for the API criteria, with `configure` applied.
@@ -139,6 +159,7 @@ mod api;
 mod purge;
 mod replay;
 mod shutdown;
+mod validation;
 
 /// Where `common::criteria!` finds each criterion's body.
 mod checks {
@@ -146,4 +167,5 @@ mod checks {
     pub use super::purge::*;
     pub use super::replay::*;
     pub use super::shutdown::*;
+    pub use super::validation::*;
 }

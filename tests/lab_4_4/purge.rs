@@ -14,7 +14,7 @@ pub async fn purge_removes_only_what_it_should<E: Exercise>(mut criterion: Crite
     criterion.expect(
         high - low >= 2,
         "a DLQ partition with 2+ records",
-        format!("{before:?}"),
+        marks(&before),
     );
     let cut = low + (high - low) / 2;
     let what = "a cut at half of one partition";
@@ -62,7 +62,7 @@ pub async fn purge_removes_only_what_it_should<E: Exercise>(mut criterion: Crite
     criterion.expect(
         unchanged == now,
         "refused purges delete nothing",
-        format!("{unchanged:?}"),
+        marks(&unchanged),
     );
     // 3. Replay the bug's dead letters, then purge what was replayed: each
     //    partition loses its longest prefix of bug-hit records, nothing more.
@@ -108,7 +108,9 @@ pub async fn purge_removes_only_what_it_should<E: Exercise>(mut criterion: Crite
     .await;
     let after = watermarks(&run.broker, &dlq).await.unwrap();
     criterion.note(format!(
-        "watermarks before {before:?}, after the purges {after:?}{}",
+        "watermarks before {}, after the purges {}{}",
+        marks(&before),
+        marks(&after),
         if real {
             ""
         } else {
@@ -159,20 +161,29 @@ async fn purge_and_check(
         ),
         format!("{} plan {}", dry.status, dry.body["plan"]),
     );
+    // The kit's wording, checked once the plan is right: a dry run must never
+    // read as if it had deleted anything.
+    criterion.expect(
+        dry.body.get("deleted").is_none() && dry.body["would_delete"].is_object(),
+        format!("{what}: the dry run of {body} answers would_delete, not deleted"),
+        &dry.body,
+    );
     if !real {
         return;
     }
     let response = run.api.post("/api/v1/dlq/purge", Some(body)).await.unwrap();
     criterion.expect(
-        response.status == 200,
-        format!("{what}: purge {body}: 200"),
+        response.status == 200
+            && response.body["deleted"].is_object()
+            && response.body.get("would_delete").is_none(),
+        format!("{what}: purge {body}: 200, with what it deleted"),
         format!("{} {}", response.status, response.text),
     );
     let after = watermarks(&run.broker, dlq).await.unwrap();
     criterion.expect(
         after == *expected,
-        format!("{what}: after purge {body}, watermarks {expected:?}"),
-        format!("{after:?}"),
+        format!("{what}: after purge {body}, watermarks {}", marks(expected)),
+        marks(&after),
     );
     let left = read_all(&run.broker, dlq, Duration::from_secs(30))
         .await

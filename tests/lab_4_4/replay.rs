@@ -16,7 +16,7 @@ pub async fn replay_reprocesses_every_fixed_payment_exactly_once<E: Exercise>(
             "an outcome after the replay for each of the {} payments the bug dead-lettered",
             ids.len()
         ),
-        format!("{outcomes:?}; replay summary {summary}"),
+        format!("{}; replay summary {summary}", result_text(&outcomes)),
     );
     // Judge "exactly once" only when nothing more can come: every group has
     // committed everything, so a duplicate would have arrived by now.
@@ -24,7 +24,7 @@ pub async fn replay_reprocesses_every_fixed_payment_exactly_once<E: Exercise>(
     criterion.expect(
         idle.is_ok(),
         "the service idle after the replay",
-        format!("{idle:?}"),
+        result_text(&idle),
     );
     let outcomes = run.watcher.snapshot();
     let findings = verdicts::replayed_exactly_once(&run, &ids, &outcomes, since);
@@ -114,21 +114,26 @@ pub async fn failed_replays_are_parked_not_looped<E: Exercise>(mut criterion: Cr
             "an outcome after the replay for each of the {} dead letters",
             ids.len()
         ),
-        format!("{outcomes:?}"),
+        result_text(&outcomes),
     );
     let statuses = statuses_since(&run.watcher.snapshot(), since);
     let looped: Vec<String> = statuses
         .iter()
         .filter(|(_, s)| s.contains_key(&OutcomeStatus::DeadLettered))
-        .map(|(id, s)| format!("{id}: {s:?}"))
+        .map(|(id, s)| format!("{id}: {}", verdicts::statuses_text(s)))
         .collect();
     criterion.expect(
         looped.is_empty(),
         "no replayed payment dead-lettered again",
         format!(
-            "{} back in the DLQ, e.g. {:?}",
+            "{} back in the DLQ, e.g. {}",
             looped.len(),
-            looped.iter().take(3).collect::<Vec<_>>()
+            looped
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
     );
     let dlq_after = records_in(&run.broker, &pipeline.dlq_topic).await.unwrap();
@@ -143,8 +148,11 @@ pub async fn failed_replays_are_parked_not_looped<E: Exercise>(mut criterion: Cr
     on_parking.sort();
     criterion.expect(
         on_parking == parked,
-        format!("exactly these payments parked, once each: {parked:?}"),
-        format!("{on_parking:?}"),
+        format!(
+            "exactly these payments parked, once each: {}",
+            parked.join(", ")
+        ),
+        on_parking.join(", "),
     );
     criterion.note(format!(
         "{} replayed, {} parked, DLQ unchanged at {dlq_after}",
@@ -177,9 +185,11 @@ pub async fn dry_runs_and_second_replays_send_nothing<E: Exercise>(mut criterion
             ids.len()
         ),
         format!(
-            "replayed {}, sent to {}, retry-1 {before:?} -> {after:?}, {} journal record(s)",
+            "replayed {}, sent to {}, retry-1 {} -> {}, {} journal record(s)",
             dry["replayed"],
             dry["sent_to"],
+            marks(&before),
+            marks(&after),
             journal.len()
         ),
     );
@@ -235,9 +245,9 @@ pub async fn dry_runs_and_second_replays_send_nothing<E: Exercise>(mut criterion
         unbacked.is_empty(),
         "every journal record points at its payment's acknowledged replay on retry-1 (journal only after the ack)",
         format!(
-            "{} journal record(s) with no such replay, e.g. {:?}",
+            "{} journal record(s) with no such replay, e.g. {}",
             unbacked.len(),
-            unbacked.iter().take(3).collect::<Vec<_>>()
+            unbacked.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
         ),
     );
     run.shutdown().await.unwrap();

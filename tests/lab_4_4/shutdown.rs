@@ -41,7 +41,10 @@ pub async fn shutdown_loses_nothing<E: Exercise>(mut criterion: Criterion) {
     criterion.expect(
         matches!(stopped, Ok(Ok(()))),
         "a clean shutdown within 60 s",
-        format!("{stopped:?}"),
+        match &stopped {
+            Ok(stopped) => result_text(stopped),
+            Err(_) => "still stopping after 60 s".into(),
+        },
     );
     let decided_at_stop = watcher.snapshot().len();
     criterion.expect(
@@ -58,7 +61,7 @@ pub async fn shutdown_loses_nothing<E: Exercise>(mut criterion: Criterion) {
     criterion.expect(
         settled.is_ok() && accounting.lost() == 0 && accounting.wrong_fate.is_empty(),
         "every payment processed or dead-lettered, none lost, after a restart",
-        format!("{accounting:?}"),
+        serde_json::to_string(&accounting).unwrap_or_default(),
     );
     let payments: BTreeSet<String> = watcher
         .snapshot()

@@ -100,9 +100,14 @@ pub struct PurgeSummary {
     pub dry_run: bool,
     /// partition -> the cut point asked for.
     pub plan: BTreeMap<i32, i64>,
-    /// partition -> records removed (for a dry run: that would be).
-    pub deleted: BTreeMap<i32, i64>,
-    /// partition -> [low, high] after the purge.
+    /// partition -> records removed. Real runs only: a dry run deletes nothing,
+    /// and its answer must not read as if it had (`"deleted": {"0": 3}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<BTreeMap<i32, i64>>,
+    /// partition -> records the same request would remove now. Dry runs only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_delete: Option<BTreeMap<i32, i64>>,
+    /// partition -> [low, high] after the purge (a dry run: as they are, untouched).
     pub watermarks_after: BTreeMap<i32, [i64; 2]>,
 }
 
@@ -149,7 +154,8 @@ pub async fn run_purge<E: Exercise>(
         dlq_topic: dlq_topic.to_string(),
         dry_run,
         plan: plan.clone(),
-        deleted: deleted_if_done(&snapshot.watermarks),
+        deleted: None,
+        would_delete: None,
         watermarks_after: BTreeMap::new(),
     };
     if !dry_run && !plan.is_empty() {
@@ -158,16 +164,23 @@ pub async fn run_purge<E: Exercise>(
         }
         harness::topics::delete_records(broker, dlq_topic, &plan).await?;
         let after = watermarks(broker, dlq_topic).await?;
-        summary.deleted = plan
-            .keys()
-            .map(|p| {
-                let before = snapshot.watermarks.get(p).map_or(0, |(low, _)| *low);
-                let now = after.get(p).map_or(before, |(low, _)| *low);
-                (*p, now - before)
-            })
-            .collect();
+        summary.deleted = Some(
+            plan.keys()
+                .map(|p| {
+                    let before = snapshot.watermarks.get(p).map_or(0, |(low, _)| *low);
+                    let now = after.get(p).map_or(before, |(low, _)| *low);
+                    (*p, now - before)
+                })
+                .collect(),
+        );
         summary.watermarks_after = after.iter().map(|(p, (l, h))| (*p, [*l, *h])).collect();
     } else {
+        if dry_run {
+            summary.would_delete = Some(deleted_if_done(&snapshot.watermarks));
+        } else {
+            // A real run with an empty plan: it deleted nothing, truly.
+            summary.deleted = Some(BTreeMap::new());
+        }
         summary.watermarks_after = snapshot
             .watermarks
             .iter()

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clap::Parser;
+use harness::args::{exit_on_error, BrokerArgs};
 use harness::Purpose;
 
 use crate::config::ServiceConfig;
@@ -17,13 +18,20 @@ use crate::Exercise;
 struct ServiceArgs {
     #[command(flatten)]
     config: ServiceConfig,
+    #[command(flatten)]
+    broker: BrokerArgs,
 }
 
-/// `payment-service`.
+/// `payment-service`. An error is printed as one line and ends the process
+/// with status 1 ([`exit_on_error`]), so this returns only on success.
 pub async fn service_main<E: Exercise>() -> anyhow::Result<()> {
     harness::init_tracing();
-    let args = ServiceArgs::parse();
-    let broker = harness::broker::resolve(Purpose::Run).await?;
+    exit_on_error(serve::<E>(ServiceArgs::parse()).await);
+    Ok(())
+}
+
+async fn serve<E: Exercise>(args: ServiceArgs) -> anyhow::Result<()> {
+    let broker = args.broker.resolve(Purpose::Run).await?;
     if args.config.admin_token.is_none() {
         tracing::warn!(
             "no ADMIN_TOKEN: replay, purge and the config switches will refuse every request"

@@ -136,7 +136,7 @@ pub async fn start<E: Exercise>(
                 let _ = drain_started.wait_for(|asked| *asked).await;
                 tokio::time::sleep(HTTP_DRAIN_TIMEOUT).await;
             } => {
-                tracing::warn!("requests still in flight after {HTTP_DRAIN_TIMEOUT:?}: stopping anyway");
+                tracing::warn!("requests still in flight after {} s: stopping anyway", HTTP_DRAIN_TIMEOUT.as_secs());
                 Ok(())
             }
         };
@@ -148,7 +148,7 @@ pub async fn start<E: Exercise>(
             .await
             .is_err()
         {
-            tracing::warn!("a replay or purge still running after {HTTP_DRAIN_TIMEOUT:?}: stopping anyway (its next run resumes from the journal)");
+            tracing::warn!("a replay or purge still running after {} s: stopping anyway (its next run resumes from the journal)", HTTP_DRAIN_TIMEOUT.as_secs());
         }
         let stopped = match pipeline.lock().await.take() {
             Some(running) => running.stop().await,

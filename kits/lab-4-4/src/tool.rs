@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use comfy_table::Table;
+use harness::args::{exit_on_error, BrokerArgs};
 use harness::backoff::BackoffPolicy;
 use harness::gateway::{FailureMix, Gateway};
+use harness::labs::Lab;
 use harness::measure::summary::table;
 use harness::replay::parking_topic;
 use harness::topics::topic_exists;
@@ -28,11 +30,12 @@ use crate::Exercise;
     about = "Inspect, replay and purge a dead letter queue (Lab 4.4)"
 )]
 pub struct DlqArgs {
-    /// The live topic; the DLQ, retry, parking and journal topics are named after it.
+    /// The live topic; the DLQ, retry, parking and journal topics are named after
+    /// it. Default: Lab 4.4's (the payment service's default topic).
     #[arg(
         long,
         env = "KAFKA_TOPIC",
-        default_value = "payment_requests",
+        default_value_t = Lab::Lab44.topic(),
         global = true
     )]
     pub topic: String,
@@ -42,6 +45,8 @@ pub struct DlqArgs {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -57,8 +62,10 @@ pub enum Command {
     },
     /// One DLQ record in full, with its original value decoded.
     Show {
+        /// The DLQ partition of the record.
         #[arg(long)]
         partition: i32,
+        /// The record's offset in that DLQ partition.
         #[arg(long)]
         offset: i64,
     },
@@ -86,6 +93,7 @@ pub enum Command {
         /// Delete the records of --partition below this DLQ offset.
         #[arg(long, requires = "partition", allow_negative_numbers = true)]
         before_offset: Option<i64>,
+        /// Print the plan (the cut per partition); delete nothing.
         #[arg(long)]
         dry_run: bool,
     },
@@ -106,12 +114,19 @@ impl DlqArgs {
     }
 }
 
-/// `dlq ...`
+/// `dlq ...`. An error (an unknown partition, a missing topic) is printed as one
+/// line and ends the process with status 1 ([`exit_on_error`]).
 pub async fn tool_main<E: Exercise>() -> anyhow::Result<()> {
     harness::init_tracing();
     let args = DlqArgs::parse();
-    let broker = harness::broker::resolve(Purpose::Run).await?;
-    run::<E>(&broker, &args).await
+    exit_on_error(
+        async {
+            let broker = args.broker.resolve(Purpose::Run).await?;
+            run::<E>(&broker, &args).await
+        }
+        .await,
+    );
+    Ok(())
 }
 
 /// Run one command of the tool.
@@ -141,6 +156,9 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
                     listing.page,
                     listing.total_pages.max(1)
                 );
+                if let Some(no_match) = &listing.no_match {
+                    println!("{}", no_match.hint);
+                }
             }
         }
         Command::Show { partition, offset } => {
@@ -150,14 +168,7 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
                 .iter()
                 .find(|e| e.partition == *partition && e.offset == *offset)
             else {
-                let (low, high) = snapshot
-                    .watermarks
-                    .get(partition)
-                    .copied()
-                    .unwrap_or((0, 0));
-                anyhow::bail!(
-                    "{dlq_topic} has no record at partition {partition}, offset {offset} (that partition holds offsets {low}..{high})"
-                );
+                anyhow::bail!("{}", no_record_at(&snapshot, *partition, *offset));
             };
             let listed = Listed::of(entry, replayed.contains(&(entry.partition, entry.offset)));
             let original = entry
@@ -218,6 +229,9 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
                 if let (Some(oldest), Some(newest)) = (&stats.oldest, &stats.newest) {
                     println!("dead-lettered between {oldest} and {newest}");
                 }
+                if let Some(no_match) = &stats.no_match {
+                    println!("{}", no_match.hint);
+                }
             }
         }
         Command::Replay { filter, dry_run } => {
@@ -255,6 +269,42 @@ pub async fn run<E: Exercise>(broker: &Broker, args: &DlqArgs) -> anyhow::Result
     // Journal records are awaited one by one; nothing is left in flight.
     let _ = rdkafka::producer::Producer::flush(&producer, Duration::from_secs(5));
     Ok(())
+}
+
+/// Why `dlq show` found nothing at `partition`/`offset`: no such partition, an
+/// empty one, or an offset outside what it holds (high watermarks are exclusive).
+fn no_record_at(snapshot: &dlq::DlqSnapshot, partition: i32, offset: i64) -> String {
+    let topic = &snapshot.topic;
+    let Some(&(low, high)) = snapshot.watermarks.get(&partition) else {
+        let count = snapshot.watermarks.len();
+        return match count {
+            0 => format!("{topic} has no partitions"),
+            _ => format!(
+                "{topic} has no partition {partition}: it has {count} partition(s), 0 to {}",
+                count - 1
+            ),
+        };
+    };
+    if low >= high {
+        format!("partition {partition} of {topic} is empty (its next offset is {high}): no record at offset {offset}")
+    } else {
+        format!(
+            "{topic} has no record at partition {partition}, offset {offset}: that partition holds offsets {low} to {}",
+            high - 1
+        )
+    }
+}
+
+/// `topic (n), ...`, or `nothing` for an empty map.
+fn counts(sent_to: &std::collections::BTreeMap<String, usize>) -> String {
+    if sent_to.is_empty() {
+        return "nothing".into();
+    }
+    sent_to
+        .iter()
+        .map(|(topic, n)| format!("{topic} ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A listing as a table.
@@ -301,13 +351,13 @@ pub fn print_replay(summary: &ReplaySummary, json: bool) -> anyhow::Result<()> {
         "replayed"
     };
     println!(
-        "{}: {} selected, {verb} {}, {} already replayed, {} not replayable; sent to {:?}",
+        "{}: {} selected, {verb} {}, {} already replayed, {} not replayable; sent to {}",
         summary.replay_id,
         summary.selected,
         summary.replayed,
         summary.already_replayed,
         summary.not_replayable,
-        summary.sent_to
+        counts(&summary.sent_to)
     );
     Ok(())
 }
@@ -317,27 +367,27 @@ pub fn print_purge(summary: &PurgeSummary, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(summary)?);
         return Ok(());
     }
-    let mut t = table(&[
-        "partition",
-        "cut before offset",
-        "records deleted",
-        "low..high after",
-    ]);
+    // A dry run says what it would delete, never that it deleted.
+    let nothing = std::collections::BTreeMap::new();
+    let (counted, count_header, marks_header) = match (&summary.deleted, &summary.would_delete) {
+        (None, Some(would)) => (would, "records it would delete", "low..high now"),
+        (deleted, _) => (
+            deleted.as_ref().unwrap_or(&nothing),
+            "records deleted",
+            "low..high after",
+        ),
+    };
+    let mut t = table(&["partition", "cut before offset", count_header, marks_header]);
     for (partition, cut) in &summary.plan {
-        let after = summary
+        let marks = summary
             .watermarks_after
             .get(partition)
             .map_or("-".to_string(), |[l, h]| format!("{l}..{h}"));
         t.add_row(vec![
             partition.to_string(),
             cut.to_string(),
-            summary
-                .deleted
-                .get(partition)
-                .copied()
-                .unwrap_or(0)
-                .to_string(),
-            after,
+            counted.get(partition).copied().unwrap_or(0).to_string(),
+            marks,
         ]);
     }
     println!("{t}");

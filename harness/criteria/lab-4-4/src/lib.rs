@@ -9,7 +9,9 @@
 //! | [`scenario`] | the incident as a run: bug, fix, replay (shared with the graders) |
 //! | [`verdicts`] | what the topics must show after a replay, payment by payment |
 //! | [`run`] | `cargo run -p lab-4-4`: the incident, the replay, the report |
+//! | [`checklist`] | the report's checklist: passed, failed, or not checked (nothing to check) |
 
+pub mod checklist;
 pub mod run;
 pub mod scenario;
 pub mod truth;

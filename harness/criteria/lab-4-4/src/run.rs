@@ -2,10 +2,12 @@
 //! checklist, generic over the [`Exercise`]. It lives with the grader's judgement
 //! (not in the kit) because the checklist must be the very code the criteria use.
 
+use crate::checklist;
 use crate::scenario::{statuses_since, IncidentRun, RunOptions};
 use crate::truth::{AfterReplay, FirstPass};
-use crate::verdicts::{self, Findings};
+use crate::verdicts;
 use clap::Parser;
+use harness::args::{exit_on_error, BrokerArgs};
 use harness::measure::summary::table;
 use harness::outcomes::OutcomeStatus;
 use harness::Purpose;
@@ -16,17 +18,26 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(about = "Lab 4.4: a bug sends JPY payments to the DLQ; fix it, replay, purge, report")]
 struct ScenarioArgs {
+    /// Payments in the incident.
     #[arg(long, default_value_t = 100)]
     count: usize,
+    /// Workload seed: the same seed gives the same payments and the same fates.
     #[arg(long, default_value_t = crate::scenario::SEED)]
     seed: u64,
+    #[command(flatten)]
+    broker: BrokerArgs,
 }
 
-/// `cargo run -p lab-4-4`: the incident, start to finish.
+/// `cargo run -p lab-4-4`: the incident, start to finish. An error is printed
+/// as one line and ends the process with status 1 ([`exit_on_error`]).
 pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<()> {
     harness::init_tracing_quiet();
-    let args = ScenarioArgs::parse();
-    let broker = harness::broker::resolve(Purpose::Run).await?;
+    exit_on_error(scenario::<E>(ScenarioArgs::parse(), exercise_file).await);
+    Ok(())
+}
+
+async fn scenario<E: Exercise>(args: ScenarioArgs, exercise_file: &str) -> anyhow::Result<()> {
+    let broker = args.broker.resolve(Purpose::Run).await?;
     let options = RunOptions {
         seed: args.seed,
         payments: args.count,
@@ -124,34 +135,17 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
     );
     let planned: BTreeMap<i32, i64> = serde_json::from_value(plan["plan"].clone())?;
     let planned = verdicts::effective_cuts(&planned, &snapshot.watermarks);
-    let purge_plan = Findings {
-        examined: 1,
-        problems: if planned == expected_cuts {
-            Vec::new()
-        } else {
-            vec![format!(
-                "planned {planned:?}, the replayed prefixes are {expected_cuts:?}"
-            )]
-        },
-        ..Findings::default()
-    };
+    let purge_plan = checklist::purge_plan_findings(&planned, &expected_cuts);
 
     println!("{}", outcome_table(&run, &outcomes, since));
     let exactly_once = verdicts::replayed_exactly_once(&run, &ids, &outcomes, since);
     let live = verdicts::live_topic_untouched(&run).await?;
-    let no_op = Findings {
-        examined: 1,
-        problems: if again["replayed"] == 0 {
-            Vec::new()
-        } else {
-            vec![format!(
-                "the second replay sent {} again",
-                again["replayed"]
-            )]
-        },
-        ..Findings::default()
-    };
+    let no_op = checklist::second_replay_findings(
+        summary["replayed"].as_u64().unwrap_or(0),
+        again["replayed"].as_u64().unwrap_or(u64::MAX),
+    );
     println!("Checklist (look at {exercise_file}):");
+    let mut passed = true;
     for (label, findings) in [
         ("every fixed payment processed exactly once", &exactly_once),
         ("replays are the original bytes and headers", &bytes),
@@ -159,13 +153,17 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
         ("a second replay is a no-op", &no_op),
         ("the purge cuts only replayed prefixes", &purge_plan),
     ] {
-        if findings.ok() {
-            println!("  ✅ {label} ({} checked)", findings.examined);
-        } else {
-            println!("  ❌ {label}: {}", findings.summary());
-        }
+        // Not checked (nothing to look at) is no pass: see checklist.rs.
+        let mark = checklist::Mark::of(findings);
+        passed &= mark.passed();
+        println!("{}", mark.line(label));
     }
-    run.shutdown().await
+    run.shutdown().await?;
+    println!(
+        "{}",
+        criteria::next::next_step("lab-4-4", passed, exercise_file)
+    );
+    Ok(())
 }
 
 /// Per class: the first pass, then the replay.

@@ -48,20 +48,44 @@ pub fn replayed_exactly_once(
         let seen = statuses.get(id).cloned().unwrap_or_default();
         let exactly_once = seen.len() == 1 && seen.get(&want) == Some(&1);
         if !exactly_once {
-            findings
-                .problems
-                .push(format!("{id}: expected one {want:?}, saw {seen:?}"));
+            findings.problems.push(format!(
+                "{id}: expected one {} outcome, saw {}",
+                status_name(want),
+                statuses_text(&seen)
+            ));
         }
     }
     let wanted: BTreeSet<&String> = ids.iter().collect();
     for (id, seen) in &statuses {
         if !wanted.contains(id) {
-            findings
-                .problems
-                .push(format!("{id}: was not to be replayed, yet got {seen:?}"));
+            findings.problems.push(format!(
+                "{id}: was not to be replayed, yet got {}",
+                statuses_text(seen)
+            ));
         }
     }
     findings
+}
+
+/// An outcome status as the outcome records spell it (`dead_lettered`).
+pub fn status_name(status: OutcomeStatus) -> &'static str {
+    match status {
+        OutcomeStatus::Processed => "processed",
+        OutcomeStatus::DeadLettered => "dead_lettered",
+        OutcomeStatus::Skipped => "skipped",
+        OutcomeStatus::Parked => "parked",
+    }
+}
+
+/// `processed x2, parked x1`, or `no outcome`: for messages people read.
+pub fn statuses_text(seen: &BTreeMap<OutcomeStatus, usize>) -> String {
+    if seen.is_empty() {
+        return "no outcome".into();
+    }
+    seen.iter()
+        .map(|(status, n)| format!("{} x{n}", status_name(*status)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The headers of `message` without the replay's provenance.
@@ -113,9 +137,9 @@ pub async fn replays_are_byte_exact(run: &IncidentRun, ids: &[String]) -> anyhow
         let (first, rest) = all_headers.split_at(original_headers.len().min(all_headers.len()));
         if first != original_headers.as_slice() || !without_provenance(rest.to_vec()).is_empty() {
             findings.problems.push(format!(
-                "{id}: headers {:?} instead of the original {:?} followed by provenance",
-                keys(&all_headers),
-                keys(&original_headers)
+                "{id}: headers [{}] instead of the original [{}] followed by provenance",
+                keys(&all_headers).join(", "),
+                keys(&original_headers).join(", ")
             ));
         }
         if let Some(problem) = provenance_problem(&all_headers, &dlq, &key) {
@@ -158,8 +182,8 @@ fn provenance_problem(headers: &[RawHeader], dlq: &DlqSnapshot, key: &[u8]) -> O
     };
     if value(REPLAYED_FROM_TOPIC).as_deref() != Some(dlq.topic.as_str()) {
         return Some(format!(
-            "{REPLAYED_FROM_TOPIC} is {:?}, not {}",
-            value(REPLAYED_FROM_TOPIC),
+            "{REPLAYED_FROM_TOPIC} is {}, not {}",
+            value(REPLAYED_FROM_TOPIC).map_or("absent".into(), |v| format!("\"{v}\"")),
             dlq.topic
         ));
     }
@@ -169,8 +193,11 @@ fn provenance_problem(headers: &[RawHeader], dlq: &DlqSnapshot, key: &[u8]) -> O
         Some(e.partition) == partition && Some(e.offset) == offset && e.key.as_deref() == Some(key)
     });
     if !points_at_it {
+        let shown = |v: Option<String>| v.unwrap_or_else(|| "absent".into());
         return Some(format!(
-            "{REPLAYED_FROM_PARTITION}/{REPLAYED_FROM_OFFSET} = {partition:?}/{offset:?} is not a dead letter of this payment (replay {replay_id})"
+            "{REPLAYED_FROM_PARTITION}/{REPLAYED_FROM_OFFSET} = {}/{} is not a dead letter of this payment (replay {replay_id})",
+            shown(value(REPLAYED_FROM_PARTITION)),
+            shown(value(REPLAYED_FROM_OFFSET))
         ));
     }
     if value(REPLAYED_AT_MS)

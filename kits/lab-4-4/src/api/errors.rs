@@ -20,8 +20,15 @@ pub enum ApiError {
         "this endpoint is disabled: the service has no admin token configured (set ADMIN_TOKEN)"
     )]
     NoTokenConfigured,
-    #[error("no such endpoint")]
+    #[error("no such endpoint (see the API table in labs/lab-4-4/README.md)")]
     NotFound,
+    /// A path a seed uses that this service spells differently: where to go instead.
+    #[error("{0}")]
+    Moved(String),
+    /// A body over [`super::BODY_LIMIT`]: 413, so a client knows that resending
+    /// the same body can never work.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error(
         "this endpoint does not take that method (see the API table in labs/lab-4-4/README.md)"
     )]
@@ -45,7 +52,8 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NoTokenConfigured => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::Moved(_) => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,

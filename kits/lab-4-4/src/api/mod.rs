@@ -9,7 +9,7 @@
 //! | GET | `/api/dlq/messages` | dead letters, paged and filtered (seed 001) |
 //! | GET | `/api/v1/dlt/count` | records in the DLQ (seed 003) |
 //! | GET | `/api/v1/stats` | processing statistics (seed 003) |
-//! | POST | `/api/payments` | create a payment (seed 001's create-order, 003's POST orders) |
+//! | POST | `/api/payments` | create a payment (seed 001's create-order, 003's POST orders); also at seed 003's `/api/v1/orders` |
 //! | POST | `/api/v1/config/simulate-transient-error?enabled=` | seed 003's switch 🔒 |
 //!
 //! Ours: `POST /api/v1/config/zero-decimal-bug?enabled=` (deploy or fix Lab 4.4's
@@ -21,8 +21,10 @@
 //!
 //! 🔒 = `Authorization: Bearer <ADMIN_TOKEN>`. Without a configured token those
 //! endpoints refuse everyone (403): an unprotected purge is a data-loss button.
-//! Every bad parameter is a 4xx with a JSON `{"success": false, "error": ...}`;
-//! a broker that fails is a 503.
+//! Every bad parameter is a 4xx with a JSON `{"success": false, "error": ...}`
+//! (a body over [`BODY_LIMIT`] is a 413); a broker that fails is a 503. Seed 001's
+//! `POST /api/create-order` answers 404 with a pointer to `/api/payments` (its
+//! body, `numItems` and no amount, is not a payment).
 //!
 //! ## Layout
 //!
@@ -42,6 +44,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -66,6 +69,11 @@ use operations::{purge, replay};
 use payments::create_payment;
 use switches::{simulate_transient_error, zero_decimal_bug};
 
+/// The largest request body accepted, in bytes. Every body this API takes (a
+/// payment, a filter, a purge request) is well under 1 KiB; axum's default of
+/// 2 MiB would only let a runaway client make the service buffer more.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
 /// Every route.
 pub fn router<E: Exercise>(state: Arc<AppState>) -> Router {
     Router::new()
@@ -77,6 +85,9 @@ pub fn router<E: Exercise>(state: Arc<AppState>) -> Router {
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/dlq/stats", get(dlq_stats))
         .route("/api/payments", post(create_payment))
+        // Seed 003's path for the same thing, with the same body.
+        .route("/api/v1/orders", post(create_payment))
+        .route("/api/create-order", post(create_order_moved))
         .route(
             "/api/v1/config/simulate-transient-error",
             post(simulate_transient_error),
@@ -86,5 +97,14 @@ pub fn router<E: Exercise>(state: Arc<AppState>) -> Router {
         .route("/api/v1/dlq/purge", post(purge::<E>))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+/// Seed 001's `POST /api/create-order`: its orders (`numItems`, no amount) are
+/// not payments, so rather than guess an amount, say where payments go.
+async fn create_order_moved() -> ApiError {
+    ApiError::Moved(
+        "this service takes payments, not orders: POST /api/payments with {\"orderId\": \"ORD-1\", \"amount\": 100} (seed 003's POST /api/v1/orders works too)".into(),
+    )
 }

@@ -90,7 +90,7 @@ impl PurgeBody {
                 "mode \"before\" needs a partition and an offset".into(),
             )),
             (other, _, _) => Err(ApiError::BadRequest(format!(
-                "unknown purge mode {other:?}: \"replayed\" or \"before\""
+                "unknown purge mode \"{other}\": \"replayed\" or \"before\""
             ))),
         }
     }

@@ -1,5 +1,13 @@
 //! `POST /api/payments`: a payment onto the live topic, as the seeds create
 //! orders.
+//!
+//! A payment that fails the gateway's validation (seed 003's `"amount": -50`,
+//! an unknown currency) is still **accepted** (202) and produced: the API is the
+//! front door, not the processor, and seed 003's flow is that such a message is
+//! "rejected and sent to the DLT" by the consumer, with its error metadata,
+//! where an operator can see it. The response says what will happen to it
+//! (`validation`). Only a body that is not a payment at all (malformed JSON, a
+//! wrong type, an unknown field) is refused here, with a 400.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +19,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use harness::clock::format_rfc3339_ms;
 use harness::clock::now_ms;
+use harness::gateway::validate;
 use harness::payments::Payment;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
@@ -67,6 +76,18 @@ pub(super) async fn create_payment(
         merchant: new.merchant.unwrap_or_else(|| "API".into()),
         created_at: format_rfc3339_ms(now_ms()),
     };
+    // The same check every consumer makes (harness::gateway), said up front.
+    let validation = validate(&payment).err().map(|invalid| {
+        json!({
+            "reason": invalid.reason.as_str(),
+            "detail": invalid.detail,
+            "fate": format!(
+                "accepted, but the pipeline will send it straight to {} as error_type validation, error_class {} (not retried)",
+                state.topology.pipeline.dlq_topic,
+                invalid.reason.as_str()
+            ),
+        })
+    });
     let value = serde_json::to_vec(&payment).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let headers = OwnedHeaders::new().insert(Header {
         key: "payment-id",
@@ -85,17 +106,17 @@ pub(super) async fn create_payment(
         )
         .await
         .map_err(|(error, _)| ApiError::Unavailable(error.to_string()))?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({
-            "success": true,
-            "paymentId": payment_id,
-            "topic": state.topology.pipeline.topic,
-            "partition": partition,
-            "offset": offset,
-        })),
-    )
-        .into_response())
+    let mut body = json!({
+        "success": true,
+        "paymentId": payment_id,
+        "topic": state.topology.pipeline.topic,
+        "partition": partition,
+        "offset": offset,
+    });
+    if let Some(validation) = validation {
+        body["validation"] = validation;
+    }
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
 #[cfg(test)]

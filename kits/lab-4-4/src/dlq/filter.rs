@@ -13,17 +13,17 @@ use super::*;
 #[serde(default, deny_unknown_fields)]
 pub struct Filter {
     /// An error class (`zero_decimal_currency_bug`, `network_timeout`, ...) or
-    /// type (`transient`, `permanent`, `poison`, `defect`).
+    /// type (`transient`, `permanent`, `poison`, `defect`, `validation`).
     #[arg(long)]
     pub reason: Option<String>,
     /// Only payments that were first on this partition of the live topic.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub original_partition: Option<i32>,
     /// Only original offsets >= this.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub from_offset: Option<i64>,
     /// Only original offsets <= this.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub to_offset: Option<i64>,
     /// Dead-lettered at or after: RFC 3339 (`2026-11-25T10:00:00Z`) or an age (`15m`).
     #[arg(long)]
@@ -47,16 +47,36 @@ pub struct CompiledFilter {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum FilterError {
     #[error(
-        "{field}={value:?} is neither an RFC 3339 time (2026-11-25T10:00:00Z) nor an age (15m, 2h)"
+        "{field}=\"{value}\" is neither an RFC 3339 time (2026-11-25T10:00:00Z) nor an age (15m, 2h)"
     )]
     BadTime { field: &'static str, value: String },
     #[error("from_offset {from} is above to_offset {to}: that range is empty")]
     EmptyOffsetRange { from: i64, to: i64 },
+    /// Partitions and offsets start at 0: a negative one is a typo, not a filter
+    /// that matches nothing (or, as an offset, everything).
+    #[error("{field}={value} is negative: partitions and offsets start at 0")]
+    Negative { field: &'static str, value: i64 },
+    #[error("{field} is empty: leave it out to match every dead letter")]
+    Empty { field: &'static str },
 }
 
 impl Filter {
     /// Check the filter and parse its times, relative ones against now.
     pub fn compile(&self) -> Result<CompiledFilter, FilterError> {
+        for (field, value) in [
+            ("original_partition", self.original_partition.map(i64::from)),
+            ("from_offset", self.from_offset),
+            ("to_offset", self.to_offset),
+        ] {
+            if let Some(value) = value.filter(|v| *v < 0) {
+                return Err(FilterError::Negative { field, value });
+            }
+        }
+        for (field, value) in [("reason", &self.reason), ("payment_id", &self.payment_id)] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(FilterError::Empty { field });
+            }
+        }
         if let (Some(from), Some(to)) = (self.from_offset, self.to_offset) {
             if from > to {
                 return Err(FilterError::EmptyOffsetRange { from, to });
@@ -86,6 +106,11 @@ impl Filter {
 }
 
 impl CompiledFilter {
+    /// The filter as the operator gave it.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
     /// Does `entry` pass? Records that are not dead letters pass only an empty
     /// filter (there is nothing to match them on).
     pub fn matches(&self, entry: &DlqEntry) -> bool {
@@ -145,5 +170,34 @@ mod tests {
             filter.compile().unwrap_err(),
             FilterError::EmptyOffsetRange { from: 9, to: 3 }
         );
+    }
+
+    #[test]
+    fn negative_partitions_and_offsets_and_empty_values_are_refused() {
+        let refused = |filter: Filter| filter.compile().unwrap_err().to_string();
+        assert_eq!(
+            refused(Filter {
+                original_partition: Some(-1),
+                ..Filter::default()
+            }),
+            "original_partition=-1 is negative: partitions and offsets start at 0"
+        );
+        assert!(refused(Filter {
+            from_offset: Some(-5),
+            ..Filter::default()
+        })
+        .starts_with("from_offset=-5 is negative"));
+        assert!(refused(Filter {
+            reason: Some(String::new()),
+            ..Filter::default()
+        })
+        .starts_with("reason is empty"));
+        assert!(Filter {
+            original_partition: Some(0),
+            from_offset: Some(0),
+            ..Filter::default()
+        }
+        .compile()
+        .is_ok());
     }
 }

@@ -13,8 +13,10 @@ use super::*;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default)]
 pub struct Page {
+    /// The page to show, from 1.
     #[arg(long, default_value_t = 1)]
     pub page: usize,
+    /// Dead letters per page, from 1 to 500.
     #[arg(long, default_value_t = 20)]
     pub page_size: usize,
 }
@@ -52,6 +54,9 @@ pub struct Listing {
     pub page_size: usize,
     pub total_pages: usize,
     pub messages: Vec<Listed>,
+    /// When the filter matched nothing: why, and the reasons the DLQ does hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_match: Option<NoMatch>,
 }
 
 /// One dead letter in a listing: where it is, plus the dead letter itself (in
@@ -116,5 +121,6 @@ pub fn list(
         page_size: page.page_size,
         total_pages: matching.len().div_ceil(page.page_size),
         messages,
+        no_match: no_match(snapshot, filter),
     })
 }

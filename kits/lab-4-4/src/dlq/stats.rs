@@ -25,6 +25,53 @@ pub struct DlqStats {
     pub newest: Option<String>,
     /// partition -> [low, high] watermarks.
     pub watermarks: BTreeMap<i32, [i64; 2]>,
+    /// When a filter matched nothing: why, and the reasons the DLQ does hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_match: Option<NoMatch>,
+}
+
+/// What to tell an operator whose filter matched nothing: a typo in `reason`
+/// (`reason=nope`) must not look like an empty DLQ.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct NoMatch {
+    pub hint: String,
+    /// Every value `reason` can take right now (error types and error classes of
+    /// the dead letters in the DLQ), with how many dead letters have it.
+    pub reasons: BTreeMap<String, usize>,
+}
+
+/// `Some` when `filter` is not empty and matches none of the dead letters.
+pub fn no_match(snapshot: &DlqSnapshot, filter: &CompiledFilter) -> Option<NoMatch> {
+    let asked = filter.filter();
+    if asked.is_empty() || snapshot.entries.iter().any(|e| filter.matches(e)) {
+        return None;
+    }
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for letter in snapshot
+        .entries
+        .iter()
+        .filter_map(|e| e.letter.as_ref().ok())
+    {
+        *reasons.entry(letter.error_type.clone()).or_default() += 1;
+        *reasons.entry(letter.error_class.clone()).or_default() += 1;
+    }
+    let listed = reasons
+        .iter()
+        .map(|(reason, count)| format!("{reason} ({count})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let hint = match &asked.reason {
+        _ if reasons.is_empty() => format!("{} holds no dead letters", snapshot.topic),
+        Some(reason) if !reasons.contains_key(reason) => format!(
+            "no dead letter has reason \"{reason}\"; the reasons in {} are: {listed}",
+            snapshot.topic
+        ),
+        _ => format!(
+            "no dead letter matches every part of this filter; the reasons in {} are: {listed}",
+            snapshot.topic
+        ),
+    };
+    Some(NoMatch { hint, reasons })
 }
 
 pub fn stats(
@@ -73,5 +120,75 @@ pub fn stats(
         stats.oldest = Some(format_rfc3339_ms(oldest));
         stats.newest = Some(format_rfc3339_ms(newest));
     }
+    stats.no_match = no_match(snapshot, filter);
     stats
+}
+
+#[cfg(test)]
+mod tests {
+    use harness::dead_letter::DeadLetter;
+
+    use super::*;
+
+    fn snapshot() -> DlqSnapshot {
+        let letter: DeadLetter = serde_json::from_value(serde_json::json!({
+            "original_topic": "payments", "original_partition": 2, "original_offset": 17,
+            "original_key": "pay-1", "original_value": "{}", "error_reason": "bug",
+            "error_timestamp": 0, "failed_processing_attempts": 1, "error_type": "defect",
+            "error_class": "zero_decimal_currency_bug", "error_detail": null,
+            "consumer_group": "g", "first_failure_timestamp": "", "last_failure_timestamp": "",
+            "retry_count": 0, "original_timestamp_ms": null, "original_key_base64": null,
+            "original_value_base64": null, "original_headers": [], "schema_version": 1
+        }))
+        .unwrap();
+        DlqSnapshot {
+            topic: "payments-dlq".into(),
+            watermarks: BTreeMap::from([(0, (0, 1))]),
+            entries: vec![DlqEntry {
+                partition: 0,
+                offset: 0,
+                timestamp_ms: 1_000,
+                key: Some(b"pay-1".to_vec()),
+                letter: Ok(letter),
+            }],
+        }
+    }
+
+    fn compiled(filter: Filter) -> CompiledFilter {
+        filter.compile().unwrap()
+    }
+
+    #[test]
+    fn a_filter_matching_nothing_names_the_reasons_that_exist() {
+        let snapshot = snapshot();
+        let typo = compiled(Filter {
+            reason: Some("nope".into()),
+            ..Filter::default()
+        });
+        let none = no_match(&snapshot, &typo).unwrap();
+        assert_eq!(
+            none.hint,
+            "no dead letter has reason \"nope\"; the reasons in payments-dlq are: defect (1), zero_decimal_currency_bug (1)"
+        );
+        assert_eq!(none.reasons.get("zero_decimal_currency_bug"), Some(&1));
+        assert_eq!(
+            stats(&snapshot, &typo, &BTreeSet::new()).no_match,
+            Some(none)
+        );
+        // A filter that matches, or no filter at all: nothing to explain.
+        let bug = compiled(Filter {
+            reason: Some("defect".into()),
+            ..Filter::default()
+        });
+        assert_eq!(no_match(&snapshot, &bug), None);
+        assert_eq!(no_match(&snapshot, &compiled(Filter::default())), None);
+        let elsewhere = compiled(Filter {
+            original_partition: Some(0),
+            ..Filter::default()
+        });
+        assert!(no_match(&snapshot, &elsewhere)
+            .unwrap()
+            .hint
+            .starts_with("no dead letter matches every part of this filter"));
+    }
 }
