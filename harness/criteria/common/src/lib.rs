@@ -9,5 +9,7 @@
 //! | module | concern |
 //! |---|---|
 //! | [`ledger`] | exact accounting: processed, dead-lettered, lost; where each record must go |
+//! | [`next`] | the `next: ...` line every lab's run ends with (the file to edit, the command to run) |
 
 pub mod ledger;
+pub mod next;

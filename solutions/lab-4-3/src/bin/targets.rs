@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use harness::args::{exit_on_error, BrokerArgs};
 use harness::backoff::BackoffPolicy;
 use harness::clock::now_ms;
 use harness::gateway::{FailureMix, Gateway};
@@ -54,17 +55,23 @@ struct Args {
     /// Only the memory step.
     #[arg(long)]
     only_memory: bool,
+    #[command(flatten)]
+    broker: BrokerArgs,
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     harness::init_tracing();
-    let args = Args::parse();
-    let broker = harness::broker::resolve(Purpose::Run).await?;
+    exit_on_error(measure(Args::parse()).await)
+}
+
+async fn measure(args: Args) -> anyhow::Result<()> {
+    let broker = args.broker.resolve(Purpose::Run).await?;
+    let properties = args.broker.client_properties.as_deref();
     let mut summary = Summary::new(&format!("Lab 4.3 targets on {}", broker.label()));
 
     if args.only_memory {
-        let (idle, held) = level_memory(&broker, args.held_records).await?;
+        let (idle, held) = level_memory(&broker, properties, args.held_records).await?;
         println!(
             "retry-processor RSS: {:.1} MB holding {} records not due (idle before: {:.1} MB)",
             held as f64 / 1024.0,
@@ -130,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
             "3/4 memory: {} records not due for 60 s, held by retry-processor --level 3",
             args.held_records
         );
-        let (idle, held) = level_memory(&broker, args.held_records).await?;
+        let (idle, held) = level_memory(&broker, properties, args.held_records).await?;
         summary = summary.row(
             "retry-processor RSS (target ≤ 64 MB)",
             format!(
@@ -224,8 +231,13 @@ async fn retry_consumer_throughput(broker: &Broker, count: usize) -> anyhow::Res
 }
 
 /// RSS (kB) of a `retry-processor --level 3` process, idle and then holding
-/// `count` records due in 60 s.
-async fn level_memory(broker: &Broker, count: usize) -> anyhow::Result<(u64, u64)> {
+/// `count` records due in 60 s. The process gets the same broker, and the same
+/// client properties file (SASL/SSL) when one was given.
+async fn level_memory(
+    broker: &Broker,
+    client_properties: Option<&std::path::Path>,
+    count: usize,
+) -> anyhow::Result<(u64, u64)> {
     let topic = unique_name("lab43-memory");
     let pipeline = Pipeline::new(
         &topic,
@@ -255,7 +267,11 @@ async fn level_memory(broker: &Broker, count: usize) -> anyhow::Result<(u64, u64
         .context("building retry-processor-solution")?;
     anyhow::ensure!(built.success(), "building retry-processor-solution failed");
     let binary = std::env::current_exe()?.with_file_name("retry-processor-solution");
-    let mut child = tokio::process::Command::new(&binary)
+    let mut command = tokio::process::Command::new(&binary);
+    if let Some(path) = client_properties {
+        command.env("KAFKA_CLIENT_PROPERTIES", path);
+    }
+    let mut child = command
         .args([
             "--topic",
             &topic,
