@@ -119,7 +119,7 @@ pub enum PurgeFailure {
     #[error("refusing the plan: {0}")]
     BadPlan(String),
     /// The broker cannot delete records at all (the embedded mock).
-    #[error("the embedded mock broker does not implement DeleteRecords; purge needs a real Kafka broker (docker compose up -d, or KAFKA_BOOTSTRAP_SERVERS). A dry run shows the plan")]
+    #[error("the embedded mock broker does not implement DeleteRecords; purge needs a real Kafka broker (scripts/kafka-local start or docker compose up -d, or --bootstrap-servers). A dry run shows the plan")]
     Unsupported,
     #[error(transparent)]
     Kafka(#[from] anyhow::Error),

@@ -56,16 +56,16 @@ async fn scenario<E: Exercise>(args: ScenarioArgs, exercise_file: &str) -> anyho
     let stats = run.api.get("/api/v1/dlq/stats").await?.ok()?;
     progress.finish_with_message(format!(
         "first pass done: DLQ by error class {}",
-        stats["by_error_class"]
+        counts(&stats["by_error_class"])
     ));
     let health = run.api.get("/health").await?.body;
     println!(
         "    /health: {} {}",
-        health["status"],
+        health["status"].as_str().unwrap_or("(no status)"),
         health["alerts"]
             .as_array()
             .and_then(|a| a.first())
-            .map(|a| a["message"].to_string())
+            .and_then(|a| a["message"].as_str())
             .unwrap_or_default()
     );
 
@@ -81,7 +81,9 @@ async fn scenario<E: Exercise>(args: ScenarioArgs, exercise_file: &str) -> anyho
     let (summary, since) = run.replay(filter.clone(), false).await?;
     println!(
         "    replayed {} ({} already replayed), sent to {}",
-        summary["replayed"], summary["already_replayed"], summary["sent_to"]
+        summary["replayed"],
+        summary["already_replayed"],
+        counts(&summary["sent_to"])
     );
     let ids = run.truth.hit_by_bug();
     let progress = harness::cli::spinner();
@@ -208,4 +210,16 @@ fn outcome_table(
         t.add_row(row);
     }
     t
+}
+
+/// A JSON object of counts (`{"a": 3, "b": 1}`) as a student reads it: `a 3, b 1`.
+fn counts(value: &serde_json::Value) -> String {
+    match value.as_object() {
+        Some(map) if !map.is_empty() => map
+            .iter()
+            .map(|(key, count)| format!("{key} {count}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "nothing".to_string(),
+    }
 }

@@ -102,9 +102,10 @@ pub struct Broker {
 #[derive(Debug, Error)]
 pub enum BrokerError {
     #[error(
-        "cannot reach the Kafka broker at {bootstrap} (from {source_name}) within {timeout:?}: {reason}.\n\
-         Check the address, that the broker is running, and any SASL/SSL settings in KAFKA_CLIENT_PROPERTIES.\n\
-         To use the embedded broker instead, unset KAFKA_BOOTSTRAP_SERVERS (and any bootstrap.servers in KAFKA_CLIENT_PROPERTIES)."
+        "cannot reach the Kafka broker at {bootstrap} (from {source_name}) within {} s: {reason}; \
+         check the address, that the broker is running, and any SASL/SSL settings in --client-properties; \
+         for the embedded broker instead, give no --bootstrap-servers and unset KAFKA_BOOTSTRAP_SERVERS",
+        timeout.as_secs()
     )]
     Unreachable {
         bootstrap: String,
@@ -144,7 +145,12 @@ impl Broker {
     /// Fail with a clear [`BrokerError::Unreachable`] unless the broker answers a
     /// metadata request within [`CONFIGURED_BROKER_TIMEOUT`].
     pub async fn verify(&self) -> Result<(), BrokerError> {
-        check_reachable(self, "KAFKA_BOOTSTRAP_SERVERS", CONFIGURED_BROKER_TIMEOUT).await
+        check_reachable(
+            self,
+            "--bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS",
+            CONFIGURED_BROKER_TIMEOUT,
+        )
+        .await
     }
 
     /// Which Kafka this broker runs, asked of the broker (see `probe`):
@@ -199,7 +205,7 @@ impl Broker {
     pub fn describe(&self) -> String {
         match self.kind {
             BrokerKind::Configured => format!(
-                "broker: {} (KAFKA_BOOTSTRAP_SERVERS{})",
+                "broker: {} (--bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS{})",
                 self.bootstrap_servers,
                 if self.properties.is_empty() {
                     String::new()
