@@ -53,7 +53,7 @@ pub async fn create_topics_with_config(
                 _ => {}
             }
         }
-        return wait_for_metadata(broker, topics).await;
+        return wait_for_topics(broker, topics).await;
     }
     let admin: AdminClient<DefaultClientContext> = broker
         .client_config()
@@ -77,11 +77,11 @@ pub async fn create_topics_with_config(
             Err((name, code)) => bail!("cannot create topic {name}: {code}"),
         }
     }
-    wait_for_metadata(broker, topics).await
+    wait_for_topics(broker, topics).await
 }
 
 /// Creation is asynchronous on a real cluster: wait until metadata agrees.
-async fn wait_for_metadata(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::Result<()> {
+pub async fn wait_for_topics(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::Result<()> {
     let probe: BaseConsumer = broker.client_config().create()?;
     let wanted: Vec<(String, i32)> = topics.iter().map(|(n, p)| (n.to_string(), *p)).collect();
     tokio::task::spawn_blocking(move || {
@@ -102,7 +102,14 @@ async fn wait_for_metadata(broker: &Broker, topics: &[(&str, i32)]) -> anyhow::R
                 return Ok(());
             }
             if std::time::Instant::now() > deadline {
-                bail!("topics {wanted:?} did not appear in metadata within 30 s");
+                let names: Vec<String> = wanted
+                    .iter()
+                    .map(|(name, partitions)| format!("{name} ({partitions} partitions)"))
+                    .collect();
+                bail!(
+                    "topics {} did not appear in metadata within 30 s",
+                    names.join(", ")
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -123,7 +130,7 @@ pub async fn topic_exists(broker: &Broker, topic: &str) -> anyhow::Result<bool> 
                 Some(rdkafka::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) => {
                     false
                 }
-                Some(error) => bail!("metadata of topic {topic}: {error:?}"),
+                Some(error) => bail!("metadata of topic {topic}: {}", RDKafkaErrorCode::from(error)),
             },
         })
     })
@@ -142,7 +149,7 @@ where
         .first()
         .with_context(|| format!("no metadata for topic {topic}"))?;
     if let Some(error) = topic_metadata.error() {
-        bail!("topic {topic}: {error:?}");
+        bail!("topic {topic}: {}", rdkafka::error::RDKafkaErrorCode::from(error));
     }
     Ok(topic_metadata.partitions().len() as i32)
 }

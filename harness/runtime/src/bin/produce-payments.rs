@@ -156,7 +156,11 @@ async fn produce(args: Args) -> anyhow::Result<()> {
                     "expected at {:.0}% gateway failures ({assumed})",
                     failure_rate * 100.0
                 ),
-                format!("{counts:?}")
+                counts
+                    .iter()
+                    .map(|(class, count)| format!("{class} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
             .render()
     );

@@ -14,9 +14,10 @@
 //!
 //! Guarantee: it refuses to start while any of the lab's groups has members
 //! (stop the lab's binaries first), so no running consumer loses its topics
-//! under it. Limits: topics you named yourself with `--topic` are not the lab's
-//! unless they carry its prefix; with the embedded mock there is nothing to
-//! reset (each run starts with an empty cluster of its own).
+//! under it, and it recreates each topic with its old replication factor. Limits:
+//! topics you named yourself with `--topic` are not the lab's unless they carry
+//! its prefix; on the embedded mock it refuses (each mock run starts empty, and a
+//! "reset" there would hide that your broker is not running).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -25,11 +26,14 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use harness::args::{exit_on_error, BrokerArgs};
 use harness::labs::Lab;
-use harness::topics::{create_topics_with_config, topic_exists};
+use harness::topics::{topic_exists, wait_for_topics};
 use harness::{Broker, Purpose};
-use rdkafka::admin::{AdminClient, AdminOptions, ConfigSource, ResourceSpecifier};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, ConfigSource, NewTopic, ResourceSpecifier, TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +53,9 @@ struct Args {
 /// A topic as it was before the reset, to recreate it the same way.
 struct TopicShape {
     partitions: i32,
+    /// Replicas per partition, as the cluster had them (1 on kafka-local, 3 on
+    /// a production cluster): a reset must not quietly weaken durability.
+    replication: i32,
     /// Topic-level configs set on the topic itself (not broker defaults).
     config: Vec<(String, String)>,
 }
@@ -65,8 +72,11 @@ async fn reset(args: Args) -> anyhow::Result<()> {
     let lab = args.lab;
     let broker = args.broker.resolve(Purpose::Run).await?;
     if broker.embedded().is_some() {
-        println!("{lab}: the embedded mock cluster starts empty on every run; nothing to reset");
-        return Ok(());
+        // Not a success: the student's broker is not where they think it is.
+        bail!(
+            "no real broker answered (no --bootstrap-servers, nothing on localhost:9092), so nothing was reset; \
+             start one with `scripts/kafka-local start` or `docker compose up -d`, or pass --bootstrap-servers"
+        );
     }
     let (topics, groups) = tokio::task::spawn_blocking({
         let broker = broker.clone();
@@ -89,7 +99,7 @@ async fn reset(args: Args) -> anyhow::Result<()> {
         "deleting"
     };
     println!(
-        "{lab}: {verb} {} group(s) and {} topic(s) starting with {:?} on {}",
+        "{lab}: {verb} {} group(s) and {} topic(s) starting with \"{}\" on {}",
         groups.len(),
         shapes.len(),
         lab.prefix(),
@@ -100,8 +110,9 @@ async fn reset(args: Args) -> anyhow::Result<()> {
     }
     for (topic, shape) in &shapes {
         println!(
-            "  topic {topic} ({} partitions{})",
+            "  topic {topic} ({} partitions, replication {}{})",
             shape.partitions,
+            shape.replication,
             shape
                 .config
                 .iter()
@@ -134,14 +145,12 @@ async fn reset(args: Args) -> anyhow::Result<()> {
         for topic in &names {
             wait_until_gone(&broker, topic).await?;
         }
-        for (topic, shape) in &shapes {
-            let config: Vec<(&str, &str)> = shape
-                .config
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            create_topics_with_config(&broker, &[(topic, shape.partitions)], &config).await?;
-        }
+        recreate(&admin, &shapes).await?;
+        let created: Vec<(&str, i32)> = shapes
+            .iter()
+            .map(|(topic, shape)| (topic.as_str(), shape.partitions))
+            .collect();
+        wait_for_topics(&broker, &created).await?;
         println!(
             "{lab}: deleted and recreated {} topic(s), empty",
             names.len()
@@ -201,9 +210,50 @@ async fn topic_shapes(
                     .filter_map(|e| Some((e.name, e.value?))),
             );
         }
-        shapes.insert(topic.clone(), TopicShape { partitions, config });
+        let replication = replication_factor(&probe, topic)?;
+        shapes.insert(
+            topic.clone(),
+            TopicShape {
+                partitions,
+                replication,
+                config,
+            },
+        );
     }
     Ok(shapes)
+}
+
+/// Create each topic again as it was. Unlike `harness::topics`, a topic that
+/// already exists is an error here: something recreated it between the deletion
+/// and now (a producer still running), with whatever shape it chose.
+async fn recreate(
+    admin: &AdminClient<DefaultClientContext>,
+    shapes: &BTreeMap<String, TopicShape>,
+) -> anyhow::Result<()> {
+    let new_topics: Vec<NewTopic> = shapes
+        .iter()
+        .map(|(topic, shape)| {
+            shape.config.iter().fold(
+                NewTopic::new(
+                    topic,
+                    shape.partitions,
+                    TopicReplication::Fixed(shape.replication),
+                ),
+                |new_topic, (key, value)| new_topic.set(key, value),
+            )
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+    for result in admin.create_topics(&new_topics, &options).await? {
+        match result {
+            Ok(_) => {}
+            Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => bail!(
+                "topic {topic} was recreated by someone else after its deletion: is a producer or one of the lab's binaries still running? Stop it and reset again"
+            ),
+            Err((topic, code)) => bail!("cannot recreate topic {topic}: {code}"),
+        }
+    }
+    Ok(())
 }
 
 /// Poll metadata until `topic` is gone (30 s at most).
@@ -216,4 +266,18 @@ async fn wait_until_gone(broker: &Broker, topic: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
+}
+
+/// Replicas of `topic`'s first partition, from metadata.
+fn replication_factor(probe: &BaseConsumer, topic: &str) -> anyhow::Result<i32> {
+    let metadata = probe
+        .fetch_metadata(Some(topic), TIMEOUT)
+        .with_context(|| format!("metadata of {topic}"))?;
+    let replicas = metadata
+        .topics()
+        .first()
+        .and_then(|t| t.partitions().first())
+        .map(|p| p.replicas().len() as i32)
+        .with_context(|| format!("no partition metadata for {topic}"))?;
+    Ok(replicas.max(1))
 }
