@@ -254,32 +254,47 @@ pub fn check_workspace() -> Vec<Problem> {
     let (root, info) = (workspace_root(), Info::load());
     let mut problems = check_shapes(&root, &info);
     problems.extend(check_linkage(&root, &info));
-    problems.extend(crate::feature_check::check_feature_unification(
-        &root,
-        &workspace_packages(&root),
-    ));
+    match workspace_packages(&root) {
+        Ok(packages) => problems.extend(crate::feature_check::check_feature_unification(
+            &root, &packages,
+        )),
+        // Not a pass: with no package list, feature unification went unchecked.
+        Err(problem) => problems.push(Problem {
+            lab: "workspace".into(),
+            problem,
+        }),
+    }
     problems
 }
 
 /// The workspace's packages, from `cargo metadata` (all but the workspace-hack,
 /// which nobody builds alone).
-fn workspace_packages(root: &Path) -> Vec<String> {
+fn workspace_packages(root: &Path) -> Result<Vec<String>, String> {
     let output = crate::child_cargo::cargo()
         .current_dir(root)
         .args(["metadata", "--no-deps", "--format-version", "1"])
-        .output();
-    let Ok(output) = output else {
-        return Vec::new();
-    };
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
-    metadata["packages"]
+        .output()
+        .map_err(|error| format!("cannot run cargo metadata: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|error| format!("cargo metadata printed no JSON: {error}"))?;
+    let packages: Vec<String> = metadata["packages"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|package| package["name"].as_str())
         .filter(|name| *name != "workspace-hack")
         .map(String::from)
-        .collect()
+        .collect();
+    if packages.is_empty() {
+        return Err("cargo metadata listed no packages: feature unification not checked".into());
+    }
+    Ok(packages)
 }
 
 #[cfg(test)]
