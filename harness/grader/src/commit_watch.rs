@@ -68,14 +68,16 @@ impl CommitsSeen {
             .filter(|g| self.failed_fetches.get(*g).copied().unwrap_or(0) >= self.rounds)
             .collect();
         if !blind.is_empty() {
+            let blind: Vec<&str> = blind.iter().map(|g| g.as_str()).collect();
             return Some(format!(
-                "no committed offsets could be fetched for {blind:?}"
+                "no committed offsets could be fetched for {}",
+                blind.join(", ")
             ));
         }
         if !self.missed_at_the_end.is_empty() {
             return Some(format!(
-                "the last round of samples failed for {:?}",
-                self.missed_at_the_end
+                "the last round of samples failed for {}",
+                self.missed_at_the_end.join(", ")
             ));
         }
         None
@@ -290,10 +292,10 @@ pub fn expect_no_commit_past(
             guarded.len()
         ),
         format!(
-            "{} such commit(s) in {} rounds of samples, e.g. {:?}",
+            "{} such commit(s) in {} rounds of samples, e.g. {}",
             passed.len(),
             commits.rounds,
-            passed.iter().take(3).collect::<Vec<_>>()
+            passed.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
         ),
     );
 }
@@ -312,9 +314,14 @@ pub fn expect_no_dead_letter_before(
         early.is_empty(),
         "no payment reported dead-lettered while the DLQ did not exist (report only after the DLQ's ack)",
         format!(
-            "{} reported dead-lettered before {dlq} existed, e.g. {:?}",
+            "{} reported dead-lettered before {dlq} existed, e.g. {}",
             early.len(),
-            early.iter().take(3).collect::<Vec<_>>()
+            early
+                .iter()
+                .take(3)
+                .map(|id| id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     );
 }

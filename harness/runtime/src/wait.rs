@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-#[error("timed out after {waited:?} waiting for {what}; last seen: {last_seen}")]
+#[error(
+    "timed out after {} waiting for {what}; last seen: {last_seen}",
+    humantime::format_duration(Duration::from_millis(waited.as_millis() as u64))
+)]
 pub struct TimedOut {
     pub what: String,
     pub waited: Duration,
