@@ -57,6 +57,14 @@ pub struct DeadLetter {
     /// Seconds since the epoch (seed 000's `int(datetime.now().timestamp())`).
     pub error_timestamp: i64,
     pub failed_processing_attempts: u32,
+    /// Seed 000 Lab 4.3's field: how many retries the payment had before it was
+    /// dead-lettered (the seed's `'failed_after_retries': retry_count - 1`; 0 for
+    /// one sent straight to the DLQ), the same number as `retry_count`, kept under
+    /// the seed's name too so its tools find it. Always written; a record written
+    /// before it existed has none (`None`): read it with
+    /// [`DeadLetter::retries_before_dlq`].
+    #[serde(default)]
+    pub failed_after_retries: Option<u32>,
 
     // --- seeds 001 and 003, same style ---------------------------------------
     /// `transient`, `permanent` or `poison`.
@@ -138,6 +146,7 @@ impl DeadLetter {
             error_reason: error.to_string(),
             error_timestamp: context.last_failure_ms.div_euclid(1000),
             failed_processing_attempts: context.attempts,
+            failed_after_retries: Some(context.attempts.saturating_sub(1)),
             error_type: error.error_type().to_string(),
             error_class: error.reason().to_string(),
             error_detail: detail,
@@ -166,6 +175,12 @@ impl DeadLetter {
         self.original_headers
             .retain(|h| !crate::retry::BOOKKEEPING_HEADERS.contains(&h.key.as_str()));
         self
+    }
+
+    /// Retries before the DLQ: `failed_after_retries`, or for a record written
+    /// before that field existed, `retry_count` (the same number).
+    pub fn retries_before_dlq(&self) -> u32 {
+        self.failed_after_retries.unwrap_or(self.retry_count)
     }
 
     /// Parse a DLQ record's value. Anything else (foreign formats, truncated
@@ -307,6 +322,28 @@ mod tests {
     }
 
     #[test]
+    fn a_record_written_before_failed_after_retries_still_parses() {
+        let original = message(Some(b"pay-7-000001"), Some(b"{}"), None);
+        let error = PaymentError::Transient(TransientReason::BankApiDown);
+        let exhausted = FailureContext {
+            attempts: 4,
+            ..context()
+        };
+        let new = DeadLetter::from_message(&original, &error, &exhausted);
+        assert_eq!(
+            new.failed_after_retries,
+            Some(3),
+            "the seed's retry_count - 1"
+        );
+        let mut old = serde_json::to_value(&new).unwrap();
+        old.as_object_mut().unwrap().remove("failed_after_retries");
+        let parsed = DeadLetter::parse(Some(&serde_json::to_vec(&old).unwrap())).unwrap();
+        assert_eq!(parsed.failed_after_retries, None);
+        assert_eq!(parsed.retries_before_dlq(), 3);
+        assert_eq!(DeadLetter::parse(Some(&new.to_json())).unwrap(), new);
+    }
+
+    #[test]
     fn bytes_that_are_not_text_come_back_exactly() {
         let value = [b'{', 0xE9, 0xFF, 0x00, b'}'];
         let original = message(Some(&[0x80, 0x81]), Some(&value), None);
@@ -373,7 +410,15 @@ mod tests {
             .cloned()
             .collect();
         fields.sort();
-        assert_eq!(required, fields);
+        // Added after records were written without it: always written, never
+        // required of a record (readers fall back, see `retries_before_dlq`).
+        let optional = ["failed_after_retries"];
+        let must_have: Vec<String> = fields
+            .iter()
+            .filter(|f| !optional.contains(&f.as_str()))
+            .cloned()
+            .collect();
+        assert_eq!(required, must_have);
         let mut described: Vec<String> = schema["properties"]
             .as_object()
             .unwrap()
