@@ -2,6 +2,7 @@
 //! and no rebalance while payments wait.
 
 use super::*;
+use harness::measure::rebalance::RebalanceKind;
 
 pub async fn every_payment_is_accounted_for<E: Exercise>(mut criterion: Criterion) {
     let run = run::<E>(options()).await;
@@ -48,11 +49,11 @@ pub async fn every_payment_is_accounted_for<E: Exercise>(mut criterion: Criterio
             expected_dead.len()
         ),
         format!(
-            "{} records for {} payments; missing {:?}; unexpected {:?}",
+            "{} records for {} payments; missing: {}; unexpected: {}",
             on_dlq.values().sum::<usize>(),
             ids.len(),
-            expected_dead.difference(&ids).collect::<Vec<_>>(),
-            ids.difference(&expected_dead).collect::<Vec<_>>()
+            list(expected_dead.difference(&ids), 5),
+            list(ids.difference(&expected_dead), 5)
         ),
     );
     criterion.note(format!(
@@ -62,29 +63,50 @@ pub async fn every_payment_is_accounted_for<E: Exercise>(mut criterion: Criterio
 }
 
 pub async fn healthy_payments_keep_their_velocity<E: Exercise>(mut criterion: Criterion) {
-    let baseline = run::<E>(options().failure_free()).await;
-    let with_failures = run::<E>(options()).await;
+    // Side by side, not one after the other: both runs share whatever else the
+    // machine is doing, so the ratio compares like with like (run in turn, one
+    // of them can land on a parallel build and the other not).
+    let (baseline, with_failures) =
+        tokio::join!(run::<E>(options().failure_free()), run::<E>(options()));
     let ratio = healthy_ratio(&with_failures, &baseline);
     let transients_processed = with_failures
         .ids_of("transient")
         .iter()
         .filter(|id| !with_failures.accounting.wrong_fate.contains(id))
         .count();
+    // The cause, as it happens: time the retry consumer spent in its own code
+    // on a failure is time every payment behind it waited. The toolbox's waits
+    // on the broker (a forward's ack) are not counted: a busy machine makes
+    // those longer, and they are not the student's to avoid.
+    let (longest_ms, total_ms) = with_failures.consumer_blocked();
+    let limit = BLOCKED_LIMIT.as_millis();
+    criterion.expect(
+        longest_ms < limit && total_ms < limit,
+        format!(
+            "handle_failure never to wait on the retry consumer: under {limit} ms of its own (toolbox waits on the broker aside) in any call, and in all calls together"
+        ),
+        format!(
+            "the retry consumer spent {longest_ms} ms of its own in one handle_failure call and {total_ms} ms in all: it polled nothing meanwhile, and every payment behind each failure waited (healthy payments: {})",
+            with_failures.healthy_latency().one_line()
+        ),
+    );
+    // The end state, as a backstop with a margin that survives a busy machine
+    // (see HEALTHY_RATIO_LIMIT): the ratio itself is the benches' to measure.
     criterion.expect(
         ratio <= HEALTHY_RATIO_LIMIT && with_failures.accounting.wrong_fate.is_empty(),
         format!(
-            "with 30% failures handled (every retryable payment retried to its fate), healthy p99 at most {HEALTHY_RATIO_LIMIT}x the failure-free run"
+            "with 30% failures handled (every retryable payment retried to its fate), healthy p99 at most {HEALTHY_RATIO_LIMIT}x a failure-free run started alongside"
         ),
         format!(
-            "{ratio:.2}x (healthy with failures: {}; failure-free: {}); {} payments with the wrong fate{}",
+            "{ratio:.2}x (healthy with failures: {}; failure-free, run alongside: {}); {} payments with the wrong fate{}",
             with_failures.healthy_latency().one_line(),
             baseline.healthy_latency().one_line(),
             with_failures.accounting.wrong_fate.len(),
-            unfinished(&with_failures)
+            unfinished(&with_failures),
         ),
     );
     criterion.note(format!(
-        "healthy p99 ratio {ratio:.2} (target 1.2); {transients_processed} transient payments retried meanwhile"
+        "healthy p99 ratio {ratio:.2} (target 1.2, measured by the benches; graded ceiling {HEALTHY_RATIO_LIMIT}); the retry consumer's own time in handle_failure: longest {longest_ms} ms, {total_ms} ms in all; {transients_processed} transient payments retried meanwhile"
     ));
 }
 
@@ -97,10 +119,10 @@ pub async fn retries_never_touch_the_live_topic<E: Exercise>(mut criterion: Crit
         on_live.len() == COUNT && repeated.is_empty(),
         format!("an independent reader of the live topic to see each of the {COUNT} payments exactly once"),
         format!(
-            "{} payments, {} records; seen more than once: {:?}",
+            "{} payments, {} records; seen more than once: {}",
             on_live.len(),
             on_live.values().sum::<usize>(),
-            repeated.iter().take(5).collect::<Vec<_>>()
+            list(repeated.iter().map(|(id, n)| format!("{id} ({n}x)")), 5)
         ),
     );
     // ... because the retries happened elsewhere: on the retry topics.
@@ -117,11 +139,7 @@ pub async fn retries_never_touch_the_live_topic<E: Exercise>(mut criterion: Crit
             transient.len(),
             run.pipeline.retry_topic(1)
         ),
-        format!(
-            "{} never got there, e.g. {:?}",
-            missing.len(),
-            missing.iter().take(5).collect::<Vec<_>>()
-        ),
+        format!("{} never got there: {}", missing.len(), list(&missing, 5)),
     );
 }
 
@@ -151,19 +169,49 @@ pub async fn no_sleep_induced_rebalances<E: Exercise>(mut criterion: Criterion) 
         run.unexpected_rebalances.is_empty(),
         "no rebalance after each member's first assignment: nobody was thrown out of a group",
         format!(
-            "{} rebalance events, e.g. {:?}",
+            "{} rebalance events: {}",
             run.unexpected_rebalances.len(),
-            run.unexpected_rebalances
-                .iter()
-                .take(3)
-                .map(|e| format!("{} {:?} {:?}", e.member, e.kind, e.partitions))
-                .collect::<Vec<_>>()
+            list(
+                run.unexpected_rebalances.iter().map(|e| format!(
+                    "{} {} partitions {}",
+                    e.member,
+                    match e.kind {
+                        RebalanceKind::Assigned => "assigned",
+                        RebalanceKind::Revoked => "revoked",
+                        RebalanceKind::Failed => "failed to rebalance",
+                    },
+                    list(&e.partitions, 8)
+                )),
+                3
+            )
         ),
     );
+    // While it happens, not only in the end state: a level that sleeps less
+    // than max.poll.interval.ms is never thrown out, but it still stops polling.
+    let longest_hold = run.longest_call("hold_until_due");
+    criterion.expect(
+        longest_hold.is_none_or(|c| c.own() < BLOCKED_LIMIT),
+        format!(
+            "hold_until_due to return at once (pause, seek back): no call kept a level from polling for {} ms or more",
+            BLOCKED_LIMIT.as_millis()
+        ),
+        match longest_hold {
+            Some(call) => format!(
+                "a call on retry-processor-{} took {} ms: the level polled nothing meanwhile, and its other partitions waited",
+                call.level,
+                call.took.as_millis()
+            ),
+            None => "none".into(),
+        },
+    );
     criterion.note(format!(
-        "{reached_last_level} payments waited {} ms at level {last} with max.poll.interval.ms {} ms; {} partition pauses; 0 rebalances",
+        "{reached_last_level} payments waited {} ms at level {last} with max.poll.interval.ms {} ms; {} partition pauses; 0 rebalances; the longest hold_until_due call took {}",
         longest.as_millis(),
         max_poll.as_millis(),
-        run.holds
+        run.holds,
+        longest_hold.map_or_else(
+            || "under 20 ms".to_string(),
+            |c| format!("{} ms", c.took.as_millis())
+        )
     ));
 }

@@ -36,8 +36,8 @@ use harness::payments::PoisonRates;
 use harness::topics::read_all;
 use harness::{wait, TimeScale};
 use lab_4_3_criteria::scenario::{
-    healthy_ratio, trace_paths, Missing, RetryRun, RunOptions, Settled, HEALTHY_RATIO_LIMIT,
-    HOP_TOLERANCE,
+    healthy_ratio, trace_paths, Missing, RetryRun, RunOptions, Settled, BLOCKED_LIMIT,
+    HEALTHY_RATIO_LIMIT, HOP_TOLERANCE,
 };
 use lab_4_3_criteria::verdicts;
 use lab_4_3_kit::pipeline::GroupTimeouts;
@@ -97,6 +97,25 @@ async fn ids_on(topic: &str) -> BTreeMap<String, usize> {
         *ids.entry(payment_id_of(&message)).or_insert(0) += 1;
     }
     ids
+}
+
+/// `a, b, c` (the first `max`, then `and N more`), or `none`: ids and numbers
+/// as a student reads them, never Rust's debug notation.
+fn list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>, max: usize) -> String {
+    let items: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    if items.is_empty() {
+        return "none".into();
+    }
+    let mut text = items
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > max {
+        text.push_str(&format!(" and {} more", items.len() - max));
+    }
+    text
 }
 
 /// What the run did if it did not finish, for messages.

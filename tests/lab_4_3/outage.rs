@@ -99,12 +99,12 @@ pub async fn nothing_is_lost_when_members_crash<E: Exercise>(mut criterion: Crit
             && reported_but_absent.is_empty(),
         "after crashing every member during a retry-topic and DLQ outage: 0 lost, every dead-lettered payment on the DLQ topic",
         format!(
-            "{} lost ({} without outcome), {} with the wrong fate, {} reported dead-lettered but not on the DLQ (e.g. {:?}){}",
+            "{} lost ({} without outcome), {} with the wrong fate, {} reported dead-lettered but not on the DLQ ({}){}",
             accounting.lost(),
             accounting.missing.len(),
             accounting.wrong_fate.len(),
             reported_but_absent.len(),
-            reported_but_absent.iter().take(3).collect::<Vec<_>>(),
+            list(&reported_but_absent, 3),
             unfinished(&settled)
         ),
     );

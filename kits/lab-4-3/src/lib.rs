@@ -26,6 +26,7 @@
 //! | `kits/lab-4-3/src/paused.rs` | the partitions a worker has paused, and when to resume each | given |
 //! | `kits/lab-4-3/src/pipeline.rs` | topic names, groups, timeouts, producers, pausing | given |
 //! | `kits/lab-4-3/src/stats.rs` | the counters of one process (progress line, report) | given |
+//! | `kits/lab-4-3/src/exercise_time.rs` | how long each call into your code kept a worker from polling | given |
 //! | `kits/lab-4-3/src/worker.rs` | what one worker (the consumer or a level) works with, and how it reports an outcome | given |
 //! | `kits/lab-4-3/src/running.rs` | the consumer and the levels as tasks you can start, kill and restart | given |
 //! | `kits/lab-4-3/src/extension.rs` | the hooks a later lab fills (Lab 4.4: parking a failed replay, metrics) | given |
@@ -44,6 +45,7 @@
 
 use std::future::Future;
 
+pub mod exercise_time;
 pub mod extension;
 pub mod failed;
 pub mod paused;

@@ -103,7 +103,10 @@ pub async fn run<E: Exercise>(
                     worker: &worker,
                     rewound: &rewound,
                 };
-                E::handle_failure(failed).await?;
+                stats
+                    .in_exercise
+                    .measure(0, "handle_failure", E::handle_failure(failed))
+                    .await?;
                 paused.after_failure(
                     &consumer,
                     &pipeline.topic,

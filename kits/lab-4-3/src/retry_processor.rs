@@ -224,7 +224,11 @@ pub async fn run_level<E: Exercise>(
                 due_ms: state.due_ms,
                 consumer: &consumer,
             };
-            match E::hold_until_due(not_yet_due).await? {
+            let held = stats
+                .in_exercise
+                .measure(level, "hold_until_due", E::hold_until_due(not_yet_due))
+                .await?;
+            match held {
                 Hold::UntilDue => {
                     stats.holds.fetch_add(1, Ordering::Relaxed);
                     let wait = until(state.due_ms, now_ms());
@@ -312,7 +316,10 @@ async fn process_due<E: Exercise>(
                 worker,
                 rewound: &rewound,
             };
-            E::handle_failure(failed).await?;
+            stats
+                .in_exercise
+                .measure(level, "handle_failure", E::handle_failure(failed))
+                .await?;
             paused.after_failure(
                 worker.consumer,
                 message.topic(),

@@ -1,13 +1,21 @@
 //! The `main`s of the lab's binaries, generic over the [`Exercise`], so the
 //! starter and the reference solution share them.
+//!
+//! Their defaults are Lab 4.3's own names (`lab-4-3.payment_requests`, its
+//! `-retry-N` and `-dlq`, groups `lab-4-3.retry-payment-processor` and
+//! `lab-4-3.retry-processor-N`: see `harness::labs`), so another lab's records
+//! on the same broker are never consumed here. Each `main` prints an error as
+//! one line and exits with status 1 ([`exit_on_error`]).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser};
+use harness::args::{exit_on_error, fraction, time_scale, BrokerArgs};
 use harness::backoff::BackoffPolicy;
 use harness::gateway::{FailureMix, Gateway};
+use harness::labs::Lab;
 use harness::measure::rebalance::RebalanceLog;
 use harness::outcomes::OutcomeReporter;
 use harness::topics::create_topics;
@@ -17,11 +25,15 @@ use crate::pipeline::{Pipeline, PipelineStats, PARTITIONS};
 
 use crate::{retry_consumer, retry_processor, Exercise};
 
+/// This lab's namespace on a shared broker.
+const LAB: Lab = Lab::Lab43;
+
 /// What the seed's terminals share: the topics, the policy, the failure rate.
 #[derive(Args, Debug, Clone)]
 struct PipelineArgs {
-    /// The live topic.
-    #[arg(long, default_value = "payment_requests")]
+    /// The live topic (produce to it with `produce-payments --lab lab-4-3`); the
+    /// retry topics are `<topic>-retry-N`.
+    #[arg(long, env = "KAFKA_TOPIC", default_value_t = LAB.topic())]
     topic: String,
     /// The DLQ (seed 001's KAFKA_DLQ_TOPIC); default `<topic>-dlq`.
     #[arg(long, env = "KAFKA_DLQ_TOPIC")]
@@ -31,12 +43,15 @@ struct PipelineArgs {
     /// jitter:1s,x2,max=60s,20% (three retries unless levels says otherwise).
     #[arg(long, default_value = "levels:5s,15s,60s")]
     backoff: BackoffPolicy,
-    /// Gateway failure rate (seed 000 Lab 4.3: 20%, half permanent, half transient).
-    #[arg(long, default_value_t = 0.2)]
+    /// Gateway failure rate, from 0 to 1 (seed 000 Lab 4.3: 0.2, half permanent,
+    /// half transient).
+    #[arg(long, default_value_t = LAB.consumer_failure_rate(), value_parser = fraction)]
     failure_rate: f64,
     /// Time scale of the gateway's 100 ms and of every delay (1 = the seed's).
-    #[arg(long, env = "LAB_TIME_SCALE", default_value_t = 1.0)]
+    #[arg(long, env = "LAB_TIME_SCALE", default_value_t = 1.0, value_parser = time_scale)]
     time_scale: f64,
+    #[command(flatten)]
+    broker: BrokerArgs,
 }
 
 impl PipelineArgs {
@@ -81,15 +96,20 @@ pub fn show_progress(
 struct ConsumerArgs {
     #[command(flatten)]
     pipeline: PipelineArgs,
-    #[arg(long, default_value = crate::pipeline::CONSUMER_GROUP)]
+    /// The live topic's consumer group (the seed's name, in Lab 4.3's namespace).
+    #[arg(long, default_value_t = LAB.name(crate::pipeline::CONSUMER_GROUP))]
     group: String,
 }
 
 /// `retry-consumer`: the seed's `python retry_consumer.py` terminal.
 pub async fn consumer_main<E: Exercise>() -> anyhow::Result<()> {
     harness::init_tracing();
-    let args = ConsumerArgs::parse();
-    let broker = harness::broker::resolve(Purpose::Run).await?;
+    exit_on_error(consume::<E>(ConsumerArgs::parse()).await);
+    Ok(())
+}
+
+async fn consume<E: Exercise>(args: ConsumerArgs) -> anyhow::Result<()> {
+    let broker = args.pipeline.broker.resolve(Purpose::Run).await?;
     let mut pipeline = args.pipeline.pipeline();
     pipeline.consumer_group = args.group;
     create_pipeline_topics(&broker, &pipeline).await?;
@@ -123,16 +143,21 @@ struct ProcessorArgs {
     /// Run only this level (default: every level, in parallel, like the seed's threads).
     #[arg(long)]
     level: Option<u32>,
-    /// Level N consumes in group `<prefix>-N` (seed 000: retry-processor-1, -2, -3).
-    #[arg(long, default_value = crate::pipeline::PROCESSOR_GROUP_PREFIX)]
+    /// Level N consumes in group `<prefix>-N` (seed 000: retry-processor-1, -2,
+    /// -3, here in Lab 4.3's namespace).
+    #[arg(long, default_value_t = LAB.name(crate::pipeline::PROCESSOR_GROUP_PREFIX))]
     group_prefix: String,
 }
 
 /// `retry-processor`: the seed's `python retry_processor.py` terminal.
 pub async fn processor_main<E: Exercise>() -> anyhow::Result<()> {
     harness::init_tracing();
-    let args = ProcessorArgs::parse();
-    let broker = harness::broker::resolve(Purpose::Run).await?;
+    exit_on_error(process::<E>(ProcessorArgs::parse()).await);
+    Ok(())
+}
+
+async fn process<E: Exercise>(args: ProcessorArgs) -> anyhow::Result<()> {
+    let broker = args.pipeline.broker.resolve(Purpose::Run).await?;
     let mut pipeline = args.pipeline.pipeline();
     pipeline.processor_group_prefix = args.group_prefix;
     let pipeline = Arc::new(pipeline);

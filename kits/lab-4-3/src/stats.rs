@@ -23,6 +23,8 @@ pub struct PipelineStats {
     /// How late each retry started, in microseconds after its due time (negative:
     /// early, which must never happen).
     lateness_us: Mutex<Vec<i64>>,
+    /// The calls into the exercise's code that kept a worker from polling a while.
+    pub in_exercise: crate::exercise_time::ExerciseTime,
 }
 
 impl PipelineStats {
@@ -37,6 +39,7 @@ impl PipelineStats {
             holds: AtomicU64::new(0),
             first_record_at_ms: AtomicI64::new(0),
             lateness_us: Mutex::new(Vec::new()),
+            in_exercise: Default::default(),
         }
     }
 

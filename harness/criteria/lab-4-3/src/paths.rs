@@ -34,6 +34,8 @@ pub struct DeadLetterSeen {
     pub final_failure: Option<String>,
     /// `failed_processing_attempts` from its value (`None`: not a dead letter).
     pub attempts: Option<u32>,
+    /// `failed_after_retries` from its value (seed 000 Lab 4.3's field).
+    pub failed_after_retries: Option<u32>,
     pub error_type: Option<String>,
 }
 
@@ -51,6 +53,8 @@ pub struct PaymentPath {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hop {
     pub level: u32,
+    /// When the retry record was written (the attempt before it failed).
+    pub written_at_ms: i64,
     pub delay_ms: i64,
     /// `None`: the payment never moved on from here.
     pub waited_ms: Option<i64>,
@@ -80,6 +84,7 @@ impl PaymentPath {
                     .min();
                 Hop {
                     level: retry.level,
+                    written_at_ms: retry.written_at_ms,
                     // The record's own due time says what its delay was (with
                     // jitter, each record draws its own); without one, the
                     // level's longest.
@@ -134,6 +139,7 @@ pub async fn trace_paths(
                 final_failure: header_value(&message, FINAL_FAILURE)
                     .map(|v| String::from_utf8_lossy(&v).into_owned()),
                 attempts: dead.as_ref().map(|d| d.failed_processing_attempts),
+                failed_after_retries: dead.as_ref().and_then(|d| d.failed_after_retries),
                 error_type: dead.map(|d| d.error_type),
             });
     }

@@ -17,7 +17,7 @@ pub const LATENESS_P99_TARGET_MS: f64 = 50.0;
 
 /// Outcomes per class: how many payments, and what became of them.
 pub fn outcomes_table(run: &Settled) -> String {
-    let mut rows: BTreeMap<&'static str, [usize; 4]> = BTreeMap::new();
+    let mut rows: BTreeMap<&'static str, [usize; 5]> = BTreeMap::new();
     let final_status: BTreeMap<&str, OutcomeStatus> = run
         .outcomes
         .iter()
@@ -30,19 +30,30 @@ pub fn outcomes_table(run: &Settled) -> String {
         row[0] += 1;
         match final_status.get(record.payment_id.as_str()) {
             Some(OutcomeStatus::Processed) => row[1] += 1,
-            Some(OutcomeStatus::DeadLettered) => row[2] += 1,
-            _ => row[3] += 1,
+            Some(OutcomeStatus::DeadLettered | OutcomeStatus::Parked) => row[2] += 1,
+            Some(OutcomeStatus::Skipped) => row[3] += 1,
+            None => row[4] += 1,
         }
     }
-    let mut table = table(&["class", "payments", "processed", "dead-lettered", "lost"]);
-    for (label, [total, processed, dead, lost]) in rows {
-        table.add_row(vec![
-            label.to_string(),
-            total.to_string(),
-            processed.to_string(),
-            dead.to_string(),
-            lost.to_string(),
-        ]);
+    // Lost means committed past without an outcome (a `skipped` outcome); a
+    // payment with no outcome at all when the run stopped waiting was simply not
+    // processed in time, and is said so.
+    let pending = match run.gave_up_after {
+        Some(waited) => format!("not processed within {} s", waited.as_secs()),
+        None => "no outcome".into(),
+    };
+    let mut table = table(&[
+        "class",
+        "payments",
+        "processed",
+        "dead-lettered",
+        "lost",
+        &pending,
+    ]);
+    for (label, counts) in rows {
+        let mut row = vec![label.to_string()];
+        row.extend(counts.iter().map(usize::to_string));
+        table.add_row(row);
     }
     table.to_string()
 }
@@ -78,6 +89,44 @@ pub fn measurements(run: &Settled, baseline: &Settled) -> String {
         .render()
 }
 
+/// One line of the checklist: passed, a warning, failed, or not checked (there
+/// was nothing to check: never a pass).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Pass,
+    Warn,
+    Fail,
+    NotChecked,
+}
+
+impl Mark {
+    fn of(ok: bool) -> Mark {
+        if ok {
+            Mark::Pass
+        } else {
+            Mark::Fail
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            Mark::Pass => "✅",
+            Mark::Warn => "⚠️ ",
+            Mark::Fail => "❌",
+            Mark::NotChecked => "➖ not checked:",
+        }
+    }
+}
+
+/// `Mark::of(ok)`, or not checked when there was nothing to examine.
+fn judged(examined: usize, ok: bool) -> Mark {
+    if examined == 0 {
+        Mark::NotChecked
+    } else {
+        Mark::of(ok)
+    }
+}
+
 /// The seed's success criteria (and this lab's), checked against the run.
 pub fn checklist(
     run: &Settled,
@@ -92,17 +141,44 @@ pub fn checklist(
     let levels = verdicts::retried_through_the_levels(run, paths);
     let straight = verdicts::non_retryable_straight_to_dlq(run, paths);
     let exhausted = verdicts::exhausted_retries_dead_lettered(run, paths);
-    let mark = |ok: bool| if ok { "✅" } else { "❌" };
-    let mut items = vec![
+    let accounting = &run.accounting;
+    let pending = match run.gave_up_after {
+        Some(waited) => format!(
+            ", {} not processed within {} s",
+            accounting.missing.len(),
+            waited.as_secs()
+        ),
+        None => String::new(),
+    };
+    let healthy_samples = run
+        .healthy_latency()
+        .count
+        .min(baseline.healthy_latency().count);
+    let max_poll = run.pipeline.timeouts.max_poll_interval;
+    let waited_long = paths
+        .values()
+        .filter(|p| {
+            p.retries.iter().any(|r| {
+                run.pipeline
+                    .policy
+                    .longest_delay(r.level)
+                    .is_some_and(|d| d > max_poll)
+            })
+        })
+        .count();
+    let items = vec![
         (
-            mark(levels.ok()),
+            judged(levels.examined, levels.ok()),
             format!(
-                "transient payments retried through the levels in order, each after its delay ({} payments; latest start {} ms past a delay; {})",
-                levels.examined, levels.max_overshoot_ms, levels.summary()
+                "transient payments retried through the levels in order, each after its delay ({} payments; latest start {} ms past a delay; {}{})",
+                levels.examined,
+                levels.max_overshoot_ms,
+                levels.summary(),
+                levels.excused()
             ),
         ),
         (
-            mark(straight.ok()),
+            judged(straight.examined, straight.ok()),
             format!(
                 "permanent and poison payments straight to the DLQ, no retry ({} payments; {})",
                 straight.examined,
@@ -110,7 +186,7 @@ pub fn checklist(
             ),
         ),
         (
-            mark(exhausted.ok()),
+            judged(exhausted.examined, exhausted.ok()),
             format!(
                 "out of retries: in the DLQ with final-failure and every attempt counted ({} payments; {})",
                 exhausted.examined,
@@ -118,62 +194,83 @@ pub fn checklist(
             ),
         ),
         (
-            mark(run.accounting.lost() == 0 && run.accounting.wrong_fate.is_empty()),
+            Mark::of(accounting.lost() == 0 && accounting.wrong_fate.is_empty()),
             format!(
-                "zero payments lost ({} processed, {} dead-lettered, {} lost, {} with the wrong fate)",
-                run.accounting.processed,
-                run.accounting.dead_lettered,
-                run.accounting.lost(),
-                run.accounting.wrong_fate.len()
+                "every payment accounted for, zero lost ({} processed, {} dead-lettered, {} lost, {} with the wrong fate{pending})",
+                accounting.processed,
+                accounting.dead_lettered,
+                accounting.skipped,
+                accounting.wrong_fate.len()
             ),
         ),
         (
-            if ratio <= HEALTHY_RATIO_TARGET {
-                "✅"
+            if healthy_samples == 0 {
+                Mark::NotChecked
+            } else if ratio <= HEALTHY_RATIO_TARGET {
+                Mark::Pass
             } else if ratio <= HEALTHY_RATIO_LIMIT || !real_kafka {
                 // The embedded mock stalls fetches for hundreds of ms at random,
                 // in failure-free runs too: its latencies are indicative only.
-                "⚠️ "
+                Mark::Warn
             } else {
-                "❌"
+                Mark::Fail
             },
-            format!(
-                "healthy payments keep their velocity: p99 {ratio:.2}x the failure-free run (target ≤ {HEALTHY_RATIO_TARGET}){}",
-                if real_kafka { "" } else { "; the embedded broker's latencies are indicative, use a real one to judge" }
-            ),
+            if healthy_samples == 0 {
+                "healthy payments keep their velocity (no healthy payment was processed in one of the runs)".to_string()
+            } else {
+                format!(
+                    "healthy payments keep their velocity: p99 {ratio:.2}x the failure-free run (target ≤ {HEALTHY_RATIO_TARGET}){}",
+                    if real_kafka { "" } else { "; the embedded broker's latencies are indicative, use a real one to judge" }
+                )
+            },
         ),
         (
-            if lateness.early > 0 {
-                "❌"
+            if lateness.count == 0 {
+                Mark::NotChecked
+            } else if lateness.early > 0 {
+                Mark::Fail
             } else if lateness.p99_ms <= LATENESS_P99_TARGET_MS {
-                "✅"
+                Mark::Pass
             } else {
-                "⚠️ "
+                Mark::Warn
             },
             format!(
                 "delays kept: never early, p99 ≤ {LATENESS_P99_TARGET_MS} ms late ({})",
-                lateness.one_line()
+                if lateness.count == 0 {
+                    "no retry ran at a level".to_string()
+                } else {
+                    lateness.one_line()
+                }
             ),
         ),
         (
-            mark(run.unexpected_rebalances.is_empty()),
+            if waited_long == 0 && run.unexpected_rebalances.is_empty() {
+                Mark::NotChecked
+            } else {
+                Mark::of(run.unexpected_rebalances.is_empty())
+            },
             format!(
-                "no sleep-induced rebalances ({} after the first assignments)",
-                run.unexpected_rebalances.len()
+                "no sleep-induced rebalances ({} after the first assignments; {waited_long} payments waited at a level longer than max.poll.interval.ms = {} ms)",
+                run.unexpected_rebalances.len(),
+                max_poll.as_millis()
             ),
         ),
         (
-            mark(live_topic_records == run.workload.records.len()),
+            if run.ids_of("transient").is_empty() {
+                Mark::NotChecked
+            } else {
+                Mark::of(live_topic_records == run.workload.records.len())
+            },
             format!(
                 "no retry on the live topic ({live_topic_records} records for {} payments)",
                 run.workload.records.len()
             ),
         ),
     ];
-    let all_ok = items.iter().all(|(m, _)| *m != "❌");
+    let all_ok = items.iter().all(|(m, _)| *m != Mark::Fail);
     let mut text = String::from("Success criteria:\n");
-    for (mark, item) in items.drain(..) {
-        let _ = writeln!(text, "  {mark} {item}");
+    for (mark, item) in items {
+        let _ = writeln!(text, "  {} {item}", mark.symbol());
     }
     if !all_ok {
         let _ = writeln!(

@@ -5,6 +5,7 @@
 use crate::report::{checklist, measurements, outcomes_table};
 use crate::scenario::{trace_paths, RetryRun, RunOptions};
 use clap::Parser;
+use harness::args::{exit_on_error, time_scale, BrokerArgs};
 use harness::backoff::BackoffPolicy;
 use harness::topics::read_all;
 use harness::{Purpose, TimeScale};
@@ -19,13 +20,15 @@ use std::time::Duration;
     about = "Lab 4.3: non-blocking retries through retry topics; a failure-free baseline, then a run with failures, then the report"
 )]
 struct ScenarioArgs {
+    /// Payments per run.
     #[arg(long, default_value_t = 150)]
     count: usize,
+    /// Workload seed: the same seed gives the same payments and the same fates.
     #[arg(long, default_value_t = 43)]
     seed: u64,
     /// Time scale of the gateway's 100 ms and of the 5/15/60 s delays. The default
     /// finishes in about a minute; see --real-delays.
-    #[arg(long, env = "LAB_TIME_SCALE", default_value_t = 0.25)]
+    #[arg(long, env = "LAB_TIME_SCALE", default_value_t = 0.25, value_parser = time_scale)]
     time_scale: f64,
     /// The seed's real delays (5 s, 15 s, 60 s) and 100 ms gateway: about 3 minutes.
     #[arg(long)]
@@ -33,13 +36,20 @@ struct ScenarioArgs {
     /// Another backoff policy (see `retry-processor --help`).
     #[arg(long, default_value = "levels:5s,15s,60s")]
     backoff: BackoffPolicy,
+    #[command(flatten)]
+    broker: BrokerArgs,
 }
 
-/// `cargo run -p lab-4-3`: the whole scenario.
+/// `cargo run -p lab-4-3`: the whole scenario. An error is printed as one line
+/// and ends the process with status 1 ([`exit_on_error`]).
 pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<()> {
     harness::init_tracing_quiet();
-    let args = ScenarioArgs::parse();
-    let broker = harness::broker::resolve(Purpose::Run).await?;
+    exit_on_error(scenario::<E>(ScenarioArgs::parse(), exercise_file).await);
+    Ok(())
+}
+
+async fn scenario<E: Exercise>(args: ScenarioArgs, exercise_file: &str) -> anyhow::Result<()> {
+    let broker = args.broker.resolve(Purpose::Run).await?;
     let scale = TimeScale::new(if args.real_delays {
         1.0
     } else {
@@ -92,14 +102,20 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
         .len();
     println!("{}", outcomes_table(&settled));
     println!("{}", measurements(&settled, &baseline));
+    let checklist = checklist(
+        &settled,
+        &baseline,
+        &paths,
+        live,
+        broker.kind.is_real_kafka(),
+        exercise_file,
+    );
+    println!("{checklist}");
     println!(
         "{}",
-        checklist(
-            &settled,
-            &baseline,
-            &paths,
-            live,
-            broker.kind.is_real_kafka(),
+        criteria::next::next_step(
+            "lab-4-3",
+            criteria::next::checklist_passed(&checklist),
             exercise_file
         )
     );

@@ -33,8 +33,8 @@ pub use crate::lateness::{healthy_ratio, Lateness};
 pub use crate::paths::{trace_paths, DeadLetterSeen, Hop, PaymentPath, RetrySeen};
 pub use crate::settled::Settled;
 pub use crate::thresholds::{
-    EMBEDDED_LATENCY_FLOOR_MS, HEALTHY_RATIO_LIMIT, HEALTHY_RATIO_TARGET, HOP_TOLERANCE,
-    LATENCY_FLOOR_MS,
+    BLOCKED_LIMIT, BUSY_LATENESS_CEILING, EMBEDDED_LATENCY_FLOOR_MS, HEALTHY_RATIO_LIMIT,
+    HEALTHY_RATIO_TARGET, HOP_TOLERANCE, LATENCY_FLOOR_MS,
 };
 pub use lab_4_3_kit::pipeline::PARTITIONS;
 
@@ -228,16 +228,26 @@ impl<E: Exercise> RetryRun<E> {
         self.running.stop().await?;
         let (outcomes, timed_out) = match settled {
             Ok(outcomes) => (outcomes, None),
-            Err(timed_out) => (self.watcher.snapshot(), Some(timed_out.to_string())),
+            Err(timed_out) => (
+                self.watcher.snapshot(),
+                Some(format!(
+                    "waited {} s for {}; {}",
+                    timed_out.waited.as_secs(),
+                    timed_out.what,
+                    timed_out.last_seen
+                )),
+            ),
         };
         let first_record_at_ms = stats.first_record_at_ms.load(Ordering::Relaxed);
         Ok(Settled {
             accounting: self.ledger.account(&outcomes),
             drain_time: drain_time(first_record_at_ms, &outcomes),
             lateness_us: stats.lateness_us(),
+            in_exercise: stats.in_exercise.calls(),
             holds: stats.holds.load(Ordering::Relaxed),
             forward_failures: stats.forward_failures.load(Ordering::Relaxed),
             unexpected_rebalances,
+            gave_up_after: timed_out.is_some().then_some(deadline),
             timed_out,
             real_kafka: self.broker.kind.is_real_kafka(),
             pipeline,
