@@ -130,7 +130,10 @@ pub async fn topic_exists(broker: &Broker, topic: &str) -> anyhow::Result<bool> 
                 Some(rdkafka::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) => {
                     false
                 }
-                Some(error) => bail!("metadata of topic {topic}: {}", RDKafkaErrorCode::from(error)),
+                Some(error) => bail!(
+                    "metadata of topic {topic}: {}",
+                    RDKafkaErrorCode::from(error)
+                ),
             },
         })
     })
@@ -149,7 +152,10 @@ where
         .first()
         .with_context(|| format!("no metadata for topic {topic}"))?;
     if let Some(error) = topic_metadata.error() {
-        bail!("topic {topic}: {}", rdkafka::error::RDKafkaErrorCode::from(error));
+        bail!(
+            "topic {topic}: {}",
+            rdkafka::error::RDKafkaErrorCode::from(error)
+        );
     }
     Ok(topic_metadata.partitions().len() as i32)
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use harness::args::{exit_on_error, time_scale, BrokerArgs};
 use harness::gateway::FailureMix;
 use harness::{Purpose, TimeScale};
 use indicatif::ProgressBar;
@@ -27,7 +28,7 @@ pub struct Args {
     #[arg(long, default_value_t = 33)]
     pub seed: u64,
     /// Time scale for processing and backoff (1 = the seed's real seconds).
-    #[arg(long, env = "LAB_TIME_SCALE", default_value_t = 1.0)]
+    #[arg(long, env = "LAB_TIME_SCALE", default_value_t = 1.0, value_parser = time_scale)]
     pub time_scale: f64,
     /// Where to write the report.
     #[arg(long, default_value = "problems_observed.md")]
@@ -35,6 +36,8 @@ pub struct Args {
     /// Skip step 3 (two consumers in one group).
     #[arg(long)]
     pub skip_group_impact: bool,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
 }
 
 fn step(progress: &ProgressBar, message: &str) {
@@ -42,12 +45,17 @@ fn step(progress: &ProgressBar, message: &str) {
     progress.println(format!("▶ {message}"));
 }
 
-/// Run every step, print the summary, write the report.
+/// Run every step, print the summary, write the report. An error is printed as
+/// one line and ends the process with status 1 ([`exit_on_error`]).
 pub async fn run<E: Exercise>(lag_source: &str) -> anyhow::Result<()> {
-    let lag: LagFn = E::consumer_lag;
     harness::init_tracing_quiet();
-    let args = Args::parse();
-    let broker = harness::broker::resolve(Purpose::Run).await?;
+    exit_on_error(run_steps::<E>(Args::parse(), lag_source).await);
+    Ok(())
+}
+
+async fn run_steps<E: Exercise>(args: Args, lag_source: &str) -> anyhow::Result<()> {
+    let lag: LagFn = E::consumer_lag;
+    let broker = args.broker.resolve(Purpose::Run).await?;
     let time_scale = TimeScale::new(args.time_scale);
 
     let progress = harness::cli::spinner();
@@ -132,6 +140,13 @@ pub async fn run<E: Exercise>(lag_source: &str) -> anyhow::Result<()> {
     println!(
         "Wrote {} — now add your explanations to it.",
         args.output.display()
+    );
+    // The graded work of this lab is the lag: until it is measured, that file
+    // is the next thing to edit.
+    let lag_measured = failing.lag_samples.iter().any(|s| s.total_lag > 0);
+    println!(
+        "{}",
+        criteria::next::next_step("lab-4-1", lag_measured, lag_source)
     );
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 use crate::scenario::{checklist, DlqRun};
 use clap::Parser;
+use harness::args::{exit_on_error, time_scale, BrokerArgs};
 use harness::gateway::FailureMix;
 use harness::payments::PoisonRates;
 use harness::{Purpose, TimeScale};
@@ -14,20 +15,29 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(about = "Lab 4.2: produce payments, run the DLQ consumer, analyze the DLQ")]
 struct ScenarioArgs {
+    /// Payments per run (seed 000 Lab 4.2: 100).
     #[arg(long, default_value_t = 100)]
     count: usize,
+    /// Workload seed: the same seed gives the same payments and the same fates.
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Time scale of the gateway's processing time (1 = the seed's 100 ms).
-    #[arg(long, env = "LAB_TIME_SCALE", default_value_t = 0.2)]
+    #[arg(long, env = "LAB_TIME_SCALE", default_value_t = 0.2, value_parser = time_scale)]
     time_scale: f64,
+    #[command(flatten)]
+    broker: BrokerArgs,
 }
 
-/// `cargo run -p lab-4-2`: the whole scenario.
+/// `cargo run -p lab-4-2`: the whole scenario. An error is printed as one line
+/// and ends the process with status 1 ([`exit_on_error`]).
 pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<()> {
     harness::init_tracing_quiet();
-    let args = ScenarioArgs::parse();
-    let broker = harness::broker::resolve(Purpose::Run).await?;
+    exit_on_error(scenario::<E>(ScenarioArgs::parse(), exercise_file).await);
+    Ok(())
+}
+
+async fn scenario<E: Exercise>(args: ScenarioArgs, exercise_file: &str) -> anyhow::Result<()> {
+    let broker = args.broker.resolve(Purpose::Run).await?;
     let progress = harness::cli::spinner();
 
     progress.set_message(format!(
@@ -63,6 +73,15 @@ pub async fn scenario_main<E: Exercise>(exercise_file: &str) -> anyhow::Result<(
     progress.finish_and_clear();
 
     println!("{}", report.render_table());
-    println!("{}", checklist(&settled, &baseline, &report, exercise_file));
+    let checklist = checklist(&settled, &baseline, &report, exercise_file);
+    println!("{checklist}");
+    println!(
+        "{}",
+        criteria::next::next_step(
+            "lab-4-2",
+            criteria::next::checklist_passed(&checklist),
+            exercise_file
+        )
+    );
     Ok(())
 }
