@@ -17,6 +17,29 @@ pub fn spinner() -> ProgressBar {
     progress
 }
 
+/// A line for the user while a spinner runs: printed above the spinner on a
+/// terminal, and as a plain stdout line otherwise. (indicatif hides a spinner
+/// whose terminal is not a TTY, and its `println` with it: in a CI log or a
+/// pipe, a step line printed that way would vanish.)
+pub fn say(progress: &ProgressBar, line: impl AsRef<str>) {
+    if progress.is_hidden() {
+        println!("{}", line.as_ref());
+    } else {
+        progress.println(line.as_ref());
+    }
+}
+
+/// Stop the spinner with `line` as its last word: kept on a terminal, printed
+/// as a plain stdout line otherwise (for the same reason as [`say`]).
+pub fn finish(progress: &ProgressBar, line: impl Into<String>) {
+    let line = line.into();
+    if progress.is_hidden() {
+        println!("{line}");
+    } else {
+        progress.finish_with_message(line);
+    }
+}
+
 /// A flag raised on Ctrl-C, for consumer loops that finish their current record
 /// before stopping. Call it from inside a tokio runtime.
 pub fn stop_on_ctrl_c() -> Arc<AtomicBool> {

@@ -85,7 +85,7 @@ pub fn show_progress(
             progress.set_message(stats.progress_line(levels));
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        progress.finish_with_message(stats.progress_line(levels));
+        harness::cli::finish(&progress, stats.progress_line(levels));
     });
 }
 

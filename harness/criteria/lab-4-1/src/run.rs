@@ -42,7 +42,7 @@ pub struct Args {
 
 fn step(progress: &ProgressBar, message: &str) {
     progress.set_message(message.to_string());
-    progress.println(format!("▶ {message}"));
+    harness::cli::say(progress, format!("▶ {message}"));
 }
 
 /// Run every step, print the summary, write the report. An error is printed as
@@ -76,10 +76,10 @@ async fn run_steps<E: Exercise>(args: Args, lag_source: &str) -> anyhow::Result<
         Some(lag),
     )
     .await?;
-    progress.println(format!(
-        "  drained in {:.2} s",
-        baseline.drain_time.as_secs_f64()
-    ));
+    harness::cli::say(
+        &progress,
+        format!("  drained in {:.2} s", baseline.drain_time.as_secs_f64()),
+    );
 
     step(
         &progress,
@@ -97,13 +97,16 @@ async fn run_steps<E: Exercise>(args: Args, lag_source: &str) -> anyhow::Result<
         Some(lag),
     )
     .await?;
-    progress.println(format!(
+    harness::cli::say(
+        &progress,
+        format!(
         "  drained in {:.2} s ({} failed attempts, {:.2} s asleep, {} payments skipped for good)",
         failing.drain_time.as_secs_f64(),
         failing.stats.failed_attempts,
         failing.stats.time_sleeping.as_secs_f64(),
         failing.stats.skipped
-    ));
+    ),
+    );
 
     let group = if args.skip_group_impact {
         None
@@ -113,16 +116,19 @@ async fn run_steps<E: Exercise>(args: Args, lag_source: &str) -> anyhow::Result<
             "Step 3/3: two consumers in one group, max.poll.interval.ms=1500, a 3 s retry loop",
         );
         let impact = group_impact(&broker, args.seed, Duration::from_secs(30)).await?;
-        progress.println(match impact.takeover_after {
-            Some(after) => format!(
-                "  {} took over partition 0 after {:.2} s while {} slept ({} rebalance events)",
-                impact.healthy_member,
-                after.as_secs_f64(),
-                impact.stuck_member,
-                impact.events.len()
-            ),
-            None => "  no takeover observed within 30 s".to_string(),
-        });
+        harness::cli::say(
+            &progress,
+            match impact.takeover_after {
+                Some(after) => format!(
+                    "  {} took over partition 0 after {:.2} s while {} slept ({} rebalance events)",
+                    impact.healthy_member,
+                    after.as_secs_f64(),
+                    impact.stuck_member,
+                    impact.events.len()
+                ),
+                None => "  no takeover observed within 30 s".to_string(),
+            },
+        );
         Some(impact)
     };
     progress.finish_and_clear();

@@ -73,7 +73,7 @@ async fn scenario<E: Exercise>(args: ScenarioArgs, exercise_file: &str) -> anyho
     progress.finish_and_clear();
 
     println!("{}", report.render_table());
-    let checklist = checklist(&settled, &baseline, &report, exercise_file);
+    let checklist = checklist(&settled, &baseline, &report);
     println!("{checklist}");
     println!(
         "{}",

@@ -70,11 +70,14 @@ async fn scenario<E: Exercise>(args: ScenarioArgs, exercise_file: &str) -> anyho
         .await?
         .settle(Duration::from_secs(300))
         .await?;
-    progress.finish_with_message(format!(
-        "1/3 baseline: {} payments processed, healthy {}",
-        baseline.accounting.processed,
-        baseline.healthy_latency().one_line()
-    ));
+    harness::cli::finish(
+        &progress,
+        format!(
+            "1/3 baseline: {} payments processed, healthy {}",
+            baseline.accounting.processed,
+            baseline.healthy_latency().one_line()
+        ),
+    );
 
     println!("2/3 the run with failures: processed · waiting per retry level · DLQ");
     let run = RetryRun::<E>::start(&broker, options.clone()).await?;
@@ -108,7 +111,6 @@ async fn scenario<E: Exercise>(args: ScenarioArgs, exercise_file: &str) -> anyho
         &paths,
         live,
         broker.kind.is_real_kafka(),
-        exercise_file,
     );
     println!("{checklist}");
     println!(

@@ -10,12 +10,9 @@ pub struct Summary {
 
 impl Summary {
     pub fn new(title: &str) -> Summary {
-        let mut table = Table::new();
-        table
-            .load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec![title, "measured"]);
-        Summary { table }
+        Summary {
+            table: table(&[title, "measured"]),
+        }
     }
 
     pub fn row(mut self, label: &str, value: impl ToString) -> Summary {
