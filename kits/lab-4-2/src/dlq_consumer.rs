@@ -103,6 +103,9 @@ pub async fn run<E: Exercise>(
             Some(&(first_failure_ms, attempts)) => (first_failure_ms, attempts + 1),
             None => (now_ms(), 1),
         };
+        if attempt == 1 {
+            stats.consumed.fetch_add(1, Ordering::Relaxed);
+        }
         match config.gateway.process(message.payload(), attempt).await {
             Ok(_payment) => {
                 let outcome = Outcome::for_message(
@@ -137,8 +140,15 @@ pub async fn run<E: Exercise>(
                     rewound: &rewound,
                     waited_us: &waited_us,
                 };
+                let dead_lettered_before = stats.dead_lettered.load(Ordering::Relaxed);
                 let handling = Instant::now();
                 E::handle_failure(failed).await?;
+                if !rewound.load(Ordering::Relaxed)
+                    && stats.dead_lettered.load(Ordering::Relaxed) == dead_lettered_before
+                {
+                    // Neither in the DLQ nor coming back: the next commit passes it.
+                    stats.lost.fetch_add(1, Ordering::Relaxed);
+                }
                 let own = (handling.elapsed().as_micros() as u64)
                     .saturating_sub(waited_us.load(Ordering::Relaxed));
                 if let Ok(mut samples) = stats.failure_handling_us.lock() {

@@ -84,7 +84,7 @@ async fn consume<E: Exercise>(args: ConsumerArgs) -> anyhow::Result<()> {
         &stop,
     )
     .await?;
-    println!("{stats:#?}");
+    println!("{}", stats.summary());
     Ok(())
 }
 

@@ -1,14 +1,19 @@
 //! The counters a running DLQ consumer keeps, readable while it runs.
 
-use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// Counters a running consumer keeps, readable while it runs.
 #[derive(Debug, Default)]
 pub struct DlqStats {
+    /// Distinct records polled (a redelivery after a rewind is not counted twice).
+    pub consumed: AtomicU64,
     pub processed: AtomicU64,
     pub dead_lettered: AtomicU64,
     /// DLQ produces the broker did not acknowledge (each one rewound, not lost).
     pub dlq_send_failures: AtomicU64,
+    /// Failures `handle_failure` neither dead-lettered nor rewound: the consumer
+    /// moves past them (and commits past them) with no outcome. That is lost.
+    pub lost: AtomicU64,
     /// Epoch ms of the first record polled (0: none yet).
     pub first_record_at_ms: AtomicI64,
     /// For each failure, the µs `handle_failure` took *of its own*: its whole
@@ -19,6 +24,40 @@ pub struct DlqStats {
 }
 
 impl DlqStats {
+    /// The table printed when the consumer stops (Ctrl-C): where every payment
+    /// it consumed went.
+    pub fn summary(&self) -> String {
+        let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let lost = count(&self.lost);
+        harness::measure::summary::Summary::new("dlq-consumer, on stop")
+            .row("payments consumed", count(&self.consumed))
+            .row("processed", count(&self.processed))
+            .row(
+                "dead-lettered (acknowledged by the DLQ)",
+                count(&self.dead_lettered),
+            )
+            .row(
+                "DLQ sends not acknowledged (rewound, retried)",
+                count(&self.dlq_send_failures),
+            )
+            .row(
+                "lost (failed, then committed past with no outcome)",
+                if lost == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{lost}: handle_failure dropped them")
+                },
+            )
+            .row(
+                "handle_failure's own time per failure (median)",
+                match self.failure_handling_median_us() {
+                    Some(us) => format!("{:.2} ms", us as f64 / 1000.0),
+                    None => "no failure handled".to_string(),
+                },
+            )
+            .render()
+    }
+
     /// The median of [`DlqStats::failure_handling_us`] (`None`: no failure yet).
     pub fn failure_handling_median_us(&self) -> Option<u64> {
         let mut samples = self.failure_handling_us.lock().ok()?.clone();
