@@ -103,10 +103,29 @@ pub async fn run<E: Exercise>(
                     worker: &worker,
                     rewound: &rewound,
                 };
-                stats
-                    .in_exercise
-                    .measure(0, "handle_failure", E::handle_failure(failed))
-                    .await?;
+                let handling =
+                    stats
+                        .in_exercise
+                        .measure(0, "handle_failure", E::handle_failure(failed));
+                // Ctrl-C must not wait for a handle_failure that sleeps through
+                // its retries in place (the starter's blocking retry: up to 80 s).
+                // Abandoning it is safe: this record is not committed yet, so it
+                // is delivered again when the group next runs (at-least-once).
+                let finished = tokio::select! {
+                    result = handling => Some(result),
+                    _ = raised(stop) => None,
+                };
+                match finished {
+                    Some(result) => result?,
+                    None => {
+                        tracing::info!(
+                            member,
+                            "stopped while handle_failure was still busy: payment {} left uncommitted, it will be delivered again",
+                            harness::outcomes::payment_id_of(&message)
+                        );
+                        break;
+                    }
+                }
                 paused.after_failure(
                     &consumer,
                     &pipeline.topic,
@@ -120,4 +139,12 @@ pub async fn run<E: Exercise>(
     // Leave the group now, so a successor does not wait a session timeout for us.
     consumer.unsubscribe();
     Ok(())
+}
+
+/// Resolves once `stop` is raised (checked every 50 ms: the flag is a plain
+/// atomic, shared with loops that test it between records).
+async fn raised(stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
