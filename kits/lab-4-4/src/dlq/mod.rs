@@ -149,3 +149,19 @@ pub async fn watermarks(broker: &Broker, topic: &str) -> anyhow::Result<BTreeMap
     })
     .await?
 }
+
+/// A dead letter as the workshop writes them (a JPY payment hit by the bug),
+/// keyed `key`: the one fixture the DLQ and journal unit tests share.
+#[cfg(test)]
+pub(crate) fn sample_dead_letter(key: &str) -> DeadLetter {
+    serde_json::from_value(serde_json::json!({
+        "original_topic": "payments", "original_partition": 2, "original_offset": 17,
+        "original_key": key, "original_value": "{}", "error_reason": "bug",
+        "error_timestamp": 0, "failed_processing_attempts": 1, "error_type": "defect",
+        "error_class": "zero_decimal_currency_bug", "error_detail": null,
+        "consumer_group": "g", "first_failure_timestamp": "", "last_failure_timestamp": "",
+        "retry_count": 0, "original_timestamp_ms": null, "original_key_base64": null,
+        "original_value_base64": null, "original_headers": [], "schema_version": 1
+    }))
+    .unwrap()
+}

@@ -126,21 +126,10 @@ pub fn stats(
 
 #[cfg(test)]
 mod tests {
-    use harness::dead_letter::DeadLetter;
-
     use super::*;
 
     fn snapshot() -> DlqSnapshot {
-        let letter: DeadLetter = serde_json::from_value(serde_json::json!({
-            "original_topic": "payments", "original_partition": 2, "original_offset": 17,
-            "original_key": "pay-1", "original_value": "{}", "error_reason": "bug",
-            "error_timestamp": 0, "failed_processing_attempts": 1, "error_type": "defect",
-            "error_class": "zero_decimal_currency_bug", "error_detail": null,
-            "consumer_group": "g", "first_failure_timestamp": "", "last_failure_timestamp": "",
-            "retry_count": 0, "original_timestamp_ms": null, "original_key_base64": null,
-            "original_value_base64": null, "original_headers": [], "schema_version": 1
-        }))
-        .unwrap();
+        let letter = crate::dlq::sample_dead_letter("pay-1");
         DlqSnapshot {
             topic: "payments-dlq".into(),
             watermarks: BTreeMap::from([(0, (0, 1))]),
