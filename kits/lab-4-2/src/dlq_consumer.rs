@@ -147,7 +147,13 @@ pub async fn run<E: Exercise>(
                     && stats.dead_lettered.load(Ordering::Relaxed) == dead_lettered_before
                 {
                     // Neither in the DLQ nor coming back: the next commit passes it.
+                    // Say so, or the payment vanishes from the log without a trace.
                     stats.lost.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        target: "payment",
+                        "payment {} LOST: it failed ({error}), and handle_failure neither dead-lettered nor rewound it",
+                        payment_id_of(&message)
+                    );
                 }
                 let own = (handling.elapsed().as_micros() as u64)
                     .saturating_sub(waited_us.load(Ordering::Relaxed));

@@ -25,27 +25,40 @@ pub struct DlqStats {
 
 impl DlqStats {
     /// The table printed when the consumer stops (Ctrl-C): where every payment
-    /// it consumed went.
+    /// it consumed went. Every consumed payment ends in exactly one of processed,
+    /// dead-lettered, lost, or not settled yet (rewound after a DLQ send that was
+    /// not acknowledged: this group consumes it again, nothing committed past it).
     pub fn summary(&self) -> String {
         let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        let lost = count(&self.lost);
+        let (consumed, processed, dead_lettered, lost) = (
+            count(&self.consumed),
+            count(&self.processed),
+            count(&self.dead_lettered),
+            count(&self.lost),
+        );
+        // Counted from the others rather than kept, so the four always add up.
+        let unsettled = consumed.saturating_sub(processed + dead_lettered + lost);
         harness::measure::summary::Summary::new("dlq-consumer, on stop")
-            .row("payments consumed", count(&self.consumed))
-            .row("processed", count(&self.processed))
+            .row("payments consumed", consumed)
+            .row("processed", processed)
+            .row("dead-lettered (acknowledged by the DLQ)", dead_lettered)
             .row(
-                "dead-lettered (acknowledged by the DLQ)",
-                count(&self.dead_lettered),
+                "DLQ sends not acknowledged (rewound, sent again)",
+                count(&self.dlq_send_failures),
             )
             .row(
-                "DLQ sends not acknowledged (rewound, retried)",
-                count(&self.dlq_send_failures),
+                "not settled yet (rewound: consumed again next run)",
+                unsettled,
             )
             .row(
                 "lost (failed, then committed past with no outcome)",
                 if lost == 0 {
                     "0".to_string()
                 } else {
-                    format!("{lost}: handle_failure dropped them")
+                    format!(
+                        "{lost}: neither dead-lettered nor rewound by handle_failure \
+                         (labs/lab-4-2/src/exercise.rs)"
+                    )
                 },
             )
             .row(
