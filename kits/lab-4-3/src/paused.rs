@@ -95,6 +95,12 @@ impl PausedPartitions {
             .is_some_and(|&(_, from)| offset >= from)
     }
 
+    /// Was this record rewound before (a forward of it not acknowledged)? Then
+    /// it is a redelivery, not a record the worker has not seen yet.
+    pub fn was_rewound(&self, partition: i32, offset: i64) -> bool {
+        self.forward_failures.contains_key(&(partition, offset))
+    }
+
     /// How long a worker may block in `recv` before a partition is due: at most
     /// `cap`, so the stop flag is seen promptly too.
     pub fn wait_budget(&self, cap: Duration) -> Duration {

@@ -58,6 +58,7 @@ pub async fn run<E: Exercise>(
         stats,
         group: &group,
         member,
+        level: 0,
     };
     // Partitions paused after a forward was not acknowledged.
     let mut paused = PausedPartitions::default();
@@ -77,6 +78,9 @@ pub async fn run<E: Exercise>(
         let (partition, offset) = (message.partition(), message.offset());
         if paused.will_redeliver(partition, offset) {
             continue;
+        }
+        if !paused.was_rewound(partition, offset) {
+            PipelineStats::count(&stats.ledger.taken, 0);
         }
         match pipeline.gateway.process(message.payload(), 1).await {
             Ok(_payment) => {
@@ -103,6 +107,7 @@ pub async fn run<E: Exercise>(
                     worker: &worker,
                     rewound: &rewound,
                 };
+                let before = stats.before_failure(0);
                 let handling =
                     stats
                         .in_exercise
@@ -118,6 +123,7 @@ pub async fn run<E: Exercise>(
                 match finished {
                     Some(result) => result?,
                     None => {
+                        PipelineStats::count(&stats.ledger.abandoned, 0);
                         tracing::info!(
                             member,
                             "stopped while handle_failure was still busy: payment {} left uncommitted, it will be delivered again",
@@ -126,13 +132,15 @@ pub async fn run<E: Exercise>(
                         break;
                     }
                 }
-                paused.after_failure(
-                    &consumer,
-                    &pipeline.topic,
-                    partition,
-                    offset,
-                    rewound.load(Ordering::Relaxed),
-                );
+                let rewound = rewound.load(Ordering::Relaxed);
+                if stats.settle_failure(before, rewound) {
+                    tracing::warn!(
+                        target: "payment",
+                        "payment {} LOST: handle_failure neither forwarded it (acknowledged) nor rewound it, and it is committed past",
+                        harness::outcomes::payment_id_of(&message)
+                    );
+                }
+                paused.after_failure(&consumer, &pipeline.topic, partition, offset, rewound);
             }
         }
     }
@@ -143,7 +151,7 @@ pub async fn run<E: Exercise>(
 
 /// Resolves once `stop` is raised (checked every 50 ms: the flag is a plain
 /// atomic, shared with loops that test it between records).
-async fn raised(stop: &AtomicBool) {
+pub(crate) async fn raised(stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -36,6 +36,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::failed::Failed;
 use crate::pipeline::{forward_producer, PausedPartitions, Pipeline, PipelineStats};
+use crate::retry_consumer::raised;
 use crate::worker::Worker;
 use crate::Exercise;
 
@@ -144,6 +145,7 @@ pub async fn run_level<E: Exercise>(
         stats,
         group: &group,
         member,
+        level,
     };
     let mut paused = PausedPartitions::default();
     // Records due within RESUME_LEAD, kept in memory in partition order until
@@ -164,7 +166,9 @@ pub async fn run_level<E: Exercise>(
         let mut processed_one = false;
         if let Some((message, state)) = ready.and_then(|p| due_soon.get_mut(&p)?.pop_front()) {
             let partition = message.partition();
-            process_due::<E>(&worker, level, &message, &state, &mut paused).await?;
+            if !process_due::<E>(&worker, level, &message, &state, &mut paused, stop).await? {
+                break;
+            }
             if paused.will_redeliver(partition, message.offset()) {
                 // Rewound: everything after it comes again from Kafka, and must
                 // not be committed before it.
@@ -224,10 +228,17 @@ pub async fn run_level<E: Exercise>(
                 due_ms: state.due_ms,
                 consumer: &consumer,
             };
-            let held = stats
-                .in_exercise
-                .measure(level, "hold_until_due", E::hold_until_due(not_yet_due))
-                .await?;
+            let holding =
+                stats
+                    .in_exercise
+                    .measure(level, "hold_until_due", E::hold_until_due(not_yet_due));
+            // Ctrl-C must not wait for a hold that sleeps until the record is due
+            // (the starter's: up to a level's whole delay). The record is not
+            // committed, so the next run gets it again.
+            let held = tokio::select! {
+                held = holding => held?,
+                _ = raised(stop) => break,
+            };
             match held {
                 Hold::UntilDue => {
                     stats.holds.fetch_add(1, Ordering::Relaxed);
@@ -251,7 +262,9 @@ pub async fn run_level<E: Exercise>(
                 Hold::Waited => {}
             }
         }
-        process_due::<E>(&worker, level, &message, &state, &mut paused).await?;
+        if !process_due::<E>(&worker, level, &message, &state, &mut paused, stop).await? {
+            break;
+        }
     }
     consumer.unsubscribe();
     Ok(())
@@ -266,17 +279,22 @@ pub const RESUME_LEAD: Duration = Duration::from_millis(1200);
 
 /// Retry a record whose time has come: report and commit on success, hand a
 /// failure to [`Exercise::handle_failure`] (and back off its partition if it
-/// was rewound).
+/// was rewound). `false`: `stop` was raised while `handle_failure` was still
+/// busy, and the record is left uncommitted.
 async fn process_due<E: Exercise>(
     worker: &Worker<'_>,
     level: u32,
     message: &BorrowedMessage<'_>,
     state: &RetryState,
     paused: &mut PausedPartitions,
-) -> anyhow::Result<()> {
+    stop: &AtomicBool,
+) -> anyhow::Result<bool> {
     let stats = worker.stats;
     stats.record_lateness(now_us().saturating_sub(state.due_ms.saturating_mul(1000)));
     let (partition, offset) = (message.partition(), message.offset());
+    if !paused.was_rewound(partition, offset) {
+        PipelineStats::count(&stats.ledger.taken, level);
+    }
     let attempt = state.attempts_so_far() + 1;
     match worker
         .pipeline
@@ -316,20 +334,37 @@ async fn process_due<E: Exercise>(
                 worker,
                 rewound: &rewound,
             };
-            stats
-                .in_exercise
-                .measure(level, "handle_failure", E::handle_failure(failed))
-                .await?;
-            paused.after_failure(
-                worker.consumer,
-                message.topic(),
-                partition,
-                offset,
-                rewound.load(Ordering::Relaxed),
-            );
+            let before = stats.before_failure(level);
+            let handling =
+                stats
+                    .in_exercise
+                    .measure(level, "handle_failure", E::handle_failure(failed));
+            // As in the retry consumer: abandoning a busy handle_failure on
+            // Ctrl-C is safe, its record is not committed yet.
+            tokio::select! {
+                handled = handling => handled?,
+                _ = raised(stop) => {
+                    PipelineStats::count(&stats.ledger.abandoned, level);
+                    tracing::info!(
+                        member = worker.member,
+                        "stopped while handle_failure was still busy: payment {} left uncommitted, it will be retried again",
+                        harness::outcomes::payment_id_of(message)
+                    );
+                    return Ok(false);
+                }
+            }
+            let rewound = rewound.load(Ordering::Relaxed);
+            if stats.settle_failure(before, rewound) {
+                tracing::warn!(
+                    target: "payment",
+                    "payment {} LOST at retry level {level}: handle_failure neither forwarded it (acknowledged) nor rewound it, and it is committed past",
+                    harness::outcomes::payment_id_of(message)
+                );
+            }
+            paused.after_failure(worker.consumer, message.topic(), partition, offset, rewound);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// How long from `now_ms` until `due_ms` (zero if it has passed).

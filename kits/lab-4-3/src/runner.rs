@@ -79,6 +79,16 @@ pub fn show_progress(
     levels: u32,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
+    drop(spawn_progress(stats, levels, stop));
+}
+
+/// [`show_progress`], with the task to await once `stop` is raised, so the
+/// spinner's last line is out before a summary table is printed below it.
+fn spawn_progress(
+    stats: Arc<PipelineStats>,
+    levels: u32,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
     let progress = harness::cli::spinner();
     tokio::spawn(async move {
         while !stop.load(Ordering::Relaxed) {
@@ -86,7 +96,7 @@ pub fn show_progress(
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         harness::cli::finish(&progress, stats.progress_line(levels));
-    });
+    })
 }
 
 #[derive(Parser)]
@@ -120,7 +130,7 @@ async fn consume<E: Exercise>(args: ConsumerArgs) -> anyhow::Result<()> {
     let reporter = OutcomeReporter::new(&broker, &pipeline.outcomes_topic())?;
     let stats = Arc::new(PipelineStats::new(pipeline.levels()));
     let stop = harness::cli::stop_on_ctrl_c();
-    show_progress(stats.clone(), pipeline.levels(), stop.clone());
+    let progress = spawn_progress(stats.clone(), pipeline.levels(), stop.clone());
     retry_consumer::run::<E>(
         &broker,
         &pipeline,
@@ -130,7 +140,10 @@ async fn consume<E: Exercise>(args: ConsumerArgs) -> anyhow::Result<()> {
         RebalanceLog::default(),
         &stop,
     )
-    .await
+    .await?;
+    let _ = progress.await;
+    println!("{}", stats.consumer_summary());
+    Ok(())
 }
 
 #[derive(Parser)]
@@ -182,9 +195,9 @@ async fn process<E: Exercise>(args: ProcessorArgs) -> anyhow::Result<()> {
             pipeline.processor_group(level)
         );
     }
-    show_progress(stats.clone(), pipeline.levels(), stop.clone());
+    let progress = spawn_progress(stats.clone(), pipeline.levels(), stop.clone());
     let mut tasks = tokio::task::JoinSet::new();
-    for level in levels {
+    for level in levels.iter().copied() {
         let (broker, pipeline, reporter, stats, stop) = (
             broker.clone(),
             pipeline.clone(),
@@ -210,5 +223,7 @@ async fn process<E: Exercise>(args: ProcessorArgs) -> anyhow::Result<()> {
     while let Some(result) = tasks.join_next().await {
         result??;
     }
+    let _ = progress.await;
+    println!("{}", stats.levels_summary(&levels));
     Ok(())
 }

@@ -4,6 +4,8 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use harness::measure::summary::{table, Summary};
+
 /// Counters the consumer and the levels of one process keep, readable while they
 /// run (the live progress line, the report).
 #[derive(Debug)]
@@ -16,6 +18,11 @@ pub struct PipelineStats {
     pub done_at_level: Vec<AtomicU64>,
     /// Forwards the broker did not acknowledge (each one rewound, not lost).
     pub forward_failures: AtomicU64,
+    /// Where the records each worker took up went (index = level; 0 = the
+    /// retry consumer on the live topic), for the table printed on stop. Each
+    /// level has one worker, and only that worker writes its own entries, so
+    /// the counts of one `handle_failure` call are never another level's.
+    pub ledger: Ledger,
     /// Times a level paused a partition because its head was not due yet.
     pub holds: AtomicU64,
     /// Epoch ms of the first record the retry consumer polled (0: none yet).
@@ -36,6 +43,7 @@ impl PipelineStats {
             sent_to_level: counters(),
             done_at_level: counters(),
             forward_failures: AtomicU64::new(0),
+            ledger: Ledger::new(levels),
             holds: AtomicU64::new(0),
             first_record_at_ms: AtomicI64::new(0),
             lateness_us: Mutex::new(Vec::new()),
@@ -98,5 +106,167 @@ impl PipelineStats {
             self.dead_lettered.load(Ordering::Relaxed)
         ));
         line
+    }
+}
+
+/// Per level: the records its worker took up, and what became of them.
+#[derive(Debug)]
+pub struct Ledger {
+    /// Distinct records attempted (a redelivery after a rewind is not counted
+    /// twice; a record held until due counts once it is attempted).
+    pub taken: Vec<AtomicU64>,
+    /// Processed: on the attempt, or by a retry in place in `handle_failure`.
+    pub processed: Vec<AtomicU64>,
+    /// Dead-lettered, the DLQ's ack received.
+    pub dead_lettered: Vec<AtomicU64>,
+    /// Failures `handle_failure` returned from with no acknowledged outcome and
+    /// no rewind: the worker commits past them, so nobody ever sees them again.
+    pub lost: Vec<AtomicU64>,
+    /// `handle_failure` calls abandoned on Ctrl-C, their record uncommitted.
+    pub abandoned: Vec<AtomicU64>,
+}
+
+/// The counts of one level just before a `handle_failure` call, to tell what
+/// the call did with its record (see [`PipelineStats::settle_failure`]).
+pub(crate) struct BeforeFailure {
+    level: u32,
+    done: u64,
+    forwarded: u64,
+    processed: u64,
+}
+
+impl Ledger {
+    fn new(levels: u32) -> Ledger {
+        let counters = || (0..=levels).map(|_| AtomicU64::new(0)).collect();
+        Ledger {
+            taken: counters(),
+            processed: counters(),
+            dead_lettered: counters(),
+            lost: counters(),
+            abandoned: counters(),
+        }
+    }
+}
+
+/// Counter `level` of `counters` (0 if there is no such level).
+fn at(counters: &[AtomicU64], level: u32) -> u64 {
+    counters
+        .get(level as usize)
+        .map_or(0, |c| c.load(Ordering::Relaxed))
+}
+
+impl PipelineStats {
+    pub(crate) fn before_failure(&self, level: u32) -> BeforeFailure {
+        BeforeFailure {
+            level,
+            done: at(&self.done_at_level, level),
+            forwarded: at(&self.sent_to_level, level + 1),
+            processed: at(&self.ledger.processed, level),
+        }
+    }
+
+    /// Book what a finished `handle_failure` call did with its record, from
+    /// what the toolbox counted meanwhile: processed in place, forwarded to the
+    /// next level, or dead-lettered (each acknowledged), or rewound (it comes
+    /// back). None of these, and the worker commits past it: `true`, lost.
+    pub(crate) fn settle_failure(&self, before: BeforeFailure, rewound: bool) -> bool {
+        let level = before.level;
+        let done = at(&self.done_at_level, level) - before.done;
+        let forwarded = at(&self.sent_to_level, level + 1) - before.forwarded;
+        let processed = at(&self.ledger.processed, level) - before.processed;
+        if rewound || processed > 0 || forwarded > 0 {
+            return false;
+        }
+        // The level's other acknowledged forward is the dead letter.
+        let counter = if done > 0 {
+            &self.ledger.dead_lettered
+        } else {
+            &self.ledger.lost
+        };
+        PipelineStats::count(counter, level);
+        done == 0
+    }
+
+    /// Per level: taken, and its outcomes; the rest is not settled yet (rewound,
+    /// or abandoned on Ctrl-C: uncommitted, so consumed again on the next run).
+    fn settled(&self, level: u32) -> [u64; 6] {
+        let ledger = &self.ledger;
+        let taken = at(&ledger.taken, level);
+        let outcomes = [
+            at(&ledger.processed, level),
+            at(&self.sent_to_level, level + 1),
+            at(&ledger.dead_lettered, level),
+            at(&ledger.lost, level),
+        ];
+        let unsettled = taken.saturating_sub(outcomes.iter().sum());
+        let [processed, forwarded, dead, lost] = outcomes;
+        [taken, processed, forwarded, dead, unsettled, lost]
+    }
+
+    /// The table `retry-consumer` prints on stop: where every payment it
+    /// consumed went.
+    pub fn consumer_summary(&self) -> String {
+        let [taken, processed, forwarded, dead, unsettled, lost] = self.settled(0);
+        Summary::new("retry-consumer, on stop")
+            .row("payments consumed", taken)
+            .row("processed (first try, or retried in place)", processed)
+            .row("sent to retry level 1 (acknowledged)", forwarded)
+            .row("dead-lettered (acknowledged by the DLQ)", dead)
+            .row(
+                "forwards not acknowledged (rewound, sent again)",
+                self.forward_failures.load(Ordering::Relaxed),
+            )
+            .row(
+                "not settled at stop (uncommitted: consumed again next run)",
+                unsettled,
+            )
+            .row(
+                "lost (failed, then committed past with no outcome)",
+                lost_text(lost),
+            )
+            .render()
+    }
+
+    /// The table `retry-processor` prints on stop: one row per level it ran.
+    pub fn levels_summary(&self, levels: &[u32]) -> String {
+        let mut summary = table(&[
+            "retry-processor, on stop",
+            "retried",
+            "processed",
+            "sent on",
+            "dead-lettered",
+            "not settled",
+            "lost",
+        ]);
+        for &level in levels {
+            let [taken, processed, forwarded, dead, unsettled, lost] = self.settled(level);
+            summary.add_row(vec![
+                format!("level {level}"),
+                taken.to_string(),
+                processed.to_string(),
+                forwarded.to_string(),
+                dead.to_string(),
+                unsettled.to_string(),
+                lost.to_string(),
+            ]);
+        }
+        let lost: u64 = levels.iter().map(|&l| at(&self.ledger.lost, l)).sum();
+        format!(
+            "{summary}\nsent on: to the next level (acknowledged); not settled: rewound or \
+             stopped mid-retry, uncommitted, so retried again next run\nlost: {}",
+            lost_text(lost)
+        )
+    }
+}
+
+/// How the tables word the lost count: a student must know where to look.
+fn lost_text(lost: u64) -> String {
+    if lost == 0 {
+        "0".to_string()
+    } else {
+        format!(
+            "{lost}: handle_failure returned with neither an acknowledged forward nor a \
+             rewind (labs/lab-4-3/src/exercise.rs)"
+        )
     }
 }

@@ -19,6 +19,8 @@ pub(crate) struct Worker<'a> {
     pub stats: &'a PipelineStats,
     pub group: &'a str,
     pub member: &'a str,
+    /// The level it works at (0: the retry consumer), for its ledger entries.
+    pub level: u32,
 }
 
 impl Worker<'_> {
@@ -33,6 +35,11 @@ impl Worker<'_> {
         attempts: u32,
         error: Option<String>,
     ) -> anyhow::Result<()> {
+        if status == OutcomeStatus::Processed {
+            // Every "processed" goes through here, a retry in place included, so
+            // this is where the level's ledger counts it.
+            PipelineStats::count(&self.stats.ledger.processed, self.level);
+        }
         let mut outcome = Outcome::for_message(message, status, attempts, error, self.member);
         if let Some(produced_at) = state.and_then(|s| s.origin.timestamp_ms) {
             outcome.produced_at_ms = produced_at;
