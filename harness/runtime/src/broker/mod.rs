@@ -6,7 +6,8 @@
 //!    `KAFKA_CLIENT_PROPERTIES`, for SASL/SSL clusters). If it is set, it is *the*
 //!    broker: when it cannot be reached we fail within about 10 s, we never fall back.
 //! 2. Tests only: an `apache/kafka` container started with testcontainers, pinned to
-//!    [`KAFKA_VERSION`], when a Docker daemon answers. One per test binary. The
+//!    [`KAFKA_VERSION`] (or the image `KAFKA_IMAGE` names), when a Docker daemon
+//!    answers. One per test binary, removed when the test process ends. The
 //!    runtime does not link testcontainers: the grader (`grader::broker`) passes
 //!    this rung in as a [`ContainerRung`], so a lab's binaries never carry it.
 //! 3. `localhost:9092`, if a broker there answers within about 2 s (that is what
@@ -48,7 +49,7 @@ use thiserror::Error;
 
 pub use configured::read_client_properties;
 use configured::{check_reachable, configured_from, tcp_answers};
-pub use docker::docker_answers;
+pub use docker::{docker_answers, DockerEndpoint};
 use embedded::start_embedded;
 pub use embedded::EmbeddedControl;
 pub use probe::{metadata_version_name, probe_version};
