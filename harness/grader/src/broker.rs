@@ -1,11 +1,16 @@
 //! The tests' broker: harness's one resolver, with rung 2 (an `apache/kafka`
 //! container started with testcontainers, when a Docker daemon answers) plugged
 //! in. testcontainers lives here, in the grader, so no lab binary links it.
+//!
+//! One container per test binary, labelled `kafka-resilience-lab=test-broker`,
+//! with a 512 MiB heap, and removed (with its volumes) when the test process
+//! ends, however it ends: see `container_reaper` for how, and why not reuse.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::mpsc;
 
+use crate::container_reaper::SESSION_LABEL;
 use harness::broker::{
     resolve_with, Broker, BrokerError, BrokerKind, Purpose, CONTAINER_START_TIMEOUT, KAFKA_VERSION,
 };
@@ -92,14 +97,42 @@ fn container_rung() -> Pin<Box<dyn Future<Output = Result<Broker, BrokerError>> 
     Box::pin(start_container())
 }
 
-/// Rung 2: an `apache/kafka` JVM container at our pinned version.
+/// The image rung 2 runs: `KAFKA_IMAGE` (`name:tag`) when set, else the official
+/// `apache/kafka` at our pinned version. On machines that cannot pull from Docker
+/// Hub, `scripts/kafka-standin-image build` makes a local stand-in and prints the
+/// `KAFKA_IMAGE` that selects it (docker-compose.yml reads the same variable).
+pub fn test_image() -> (String, String) {
+    match std::env::var("KAFKA_IMAGE") {
+        Ok(image) if !image.trim().is_empty() => split_image(image.trim()),
+        _ => ("apache/kafka".to_string(), KAFKA_VERSION.to_string()),
+    }
+}
+
+/// `name:tag` into its two parts; a `:` inside a registry's `host:port` is not a tag.
+fn split_image(image: &str) -> (String, String) {
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name.to_string(), tag.to_string()),
+        _ => (image.to_string(), "latest".to_string()),
+    }
+}
+
+/// The label on every container the tests start, for `docker ps --filter`.
+pub const CONTAINER_LABEL: (&str, &str) = ("kafka-resilience-lab", "test-broker");
+
+/// Rung 2: an `apache/kafka` JVM container at our pinned version, removed when
+/// this test process ends (see `container_reaper`).
 async fn start_container() -> Result<Broker, BrokerError> {
     use testcontainers_modules::kafka::apache::{Kafka, KAFKA_PORT};
     use testcontainers_modules::testcontainers::runners::AsyncRunner;
     use testcontainers_modules::testcontainers::ImageExt;
 
-    let started = tokio::task::spawn_blocking(|| {
-        keep_alive_on_thread("kafka-container", || {
+    let (image_name, image_tag) = test_image();
+    let image = format!("{image_name}:{image_tag}");
+    // Before the container exists: from its creation on, however this process
+    // ends, the container goes with it.
+    let session = watch_this_process();
+    let started = tokio::task::spawn_blocking(move || {
+        keep_alive_on_thread("kafka-container", move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -107,7 +140,13 @@ async fn start_container() -> Result<Broker, BrokerError> {
             let starting = async {
                 let container = Kafka::default()
                     .with_jvm_image()
-                    .with_tag(KAFKA_VERSION)
+                    .with_name(image_name)
+                    .with_tag(image_tag)
+                    .with_label(CONTAINER_LABEL.0, CONTAINER_LABEL.1)
+                    .with_label(SESSION_LABEL, session)
+                    // The JVM's default maximum heap is a quarter of the machine's
+                    // memory; a test broker needs far less (as scripts/kafka-local).
+                    .with_env_var("KAFKA_HEAP_OPTS", "-Xms256m -Xmx512m")
                     // The same broker settings as docker-compose.yml and scripts/kafka-local.
                     .with_env_var("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
                     .with_env_var("KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS", "1000")
@@ -136,7 +175,7 @@ async fn start_container() -> Result<Broker, BrokerError> {
     .await
     .map_err(|error| BrokerError::Embedded(error.to_string()))?;
     let bootstrap_servers = started.map_err(|reason| BrokerError::Unreachable {
-        bootstrap: "testcontainers apache/kafka".into(),
+        bootstrap: format!("testcontainers {image}"),
         source_name: "testcontainers",
         timeout: CONTAINER_START_TIMEOUT,
         reason,
@@ -144,14 +183,31 @@ async fn start_container() -> Result<Broker, BrokerError> {
     Ok(Broker::in_container(bootstrap_servers))
 }
 
+/// Fork the container reaper for this process and return the session label
+/// value; if that cannot be arranged, say how to clean up by hand rather than
+/// leak silently.
+fn watch_this_process() -> String {
+    let endpoint = harness::broker::DockerEndpoint::from_env();
+    match crate::container_reaper::watch_this_process(&endpoint) {
+        Ok(session) => session,
+        Err(error) => {
+            eprintln!(
+                "warning: this test run's broker container will outlive it ({error}); remove it \
+                 afterwards with: docker rm -f -v $(docker ps -aq --filter label={}={})",
+                CONTAINER_LABEL.0, CONTAINER_LABEL.1
+            );
+            "unwatched".to_string()
+        }
+    }
+}
+
 /// Run `start` on a thread of its own that keeps what it returns alive for the rest
 /// of the process, and hand back the bootstrap address it reported.
 ///
 /// A testcontainers container is tied to the runtime that started it, yet must
 /// outlive every test's own runtime; a parked keeper thread is the simplest owner
-/// that does. testcontainers-rs has no Ryuk reaper, so nothing removes the
-/// container when the process ends: it is left running (a known leak, to be
-/// fixed by a reusable container or a removal at exit).
+/// that does. Being parked, it is never dropped: `container_reaper` removes the
+/// container when the process ends.
 fn keep_alive_on_thread<T, F>(name: &str, start: F) -> Result<String, String>
 where
     T: 'static,
@@ -176,4 +232,27 @@ where
     receiver
         .recv()
         .map_err(|_| format!("{name} thread ended without an answer"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_image;
+
+    #[test]
+    fn an_image_splits_into_name_and_tag() {
+        let split = |image: &str| {
+            let (name, tag) = split_image(image);
+            format!("{name} | {tag}")
+        };
+        assert_eq!(split("apache/kafka:4.1.1"), "apache/kafka | 4.1.1");
+        assert_eq!(
+            split("kafka-resilience-lab/kafka-standin:4.1.1"),
+            "kafka-resilience-lab/kafka-standin | 4.1.1"
+        );
+        assert_eq!(split("registry:5000/kafka"), "registry:5000/kafka | latest");
+        assert_eq!(
+            split("registry:5000/kafka:4.1.1"),
+            "registry:5000/kafka | 4.1.1"
+        );
+    }
 }

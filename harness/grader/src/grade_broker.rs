@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::Context;
-use harness::broker::{docker_answers, find_running, Broker, BrokerChoice, KAFKA_VERSION};
+use harness::broker::{docker_answers, find_running, Broker, BrokerChoice};
 
 use crate::broker::{BrokerRecord, BROKER_RECORD};
 
@@ -37,10 +37,13 @@ impl GradeBroker {
             .context("the configured broker")?;
         let plan = match found {
             Some(broker) => GradeBroker::Running(runtime.block_on(BrokerRecord::of(&broker))),
-            None if docker_answers() => GradeBroker::ChildDecides(format!(
-                "an apache/kafka {KAFKA_VERSION} container the tests start (testcontainers: Docker answers, \
-                 no KAFKA_BOOTSTRAP_SERVERS, nothing on localhost:9092)"
-            )),
+            None if docker_answers() => {
+                let (name, tag) = crate::broker::test_image();
+                GradeBroker::ChildDecides(format!(
+                    "a {name}:{tag} container the tests start, one per test binary, removed when it ends \
+                     (testcontainers: Docker answers, no KAFKA_BOOTSTRAP_SERVERS, nothing on localhost:9092)"
+                ))
+            }
             None => GradeBroker::ChildDecides(
                 "the embedded librdkafka mock cluster (no KAFKA_BOOTSTRAP_SERVERS, nothing on localhost:9092, \
                  no Docker): numbers are indicative; for a real broker run `scripts/kafka-local start` \

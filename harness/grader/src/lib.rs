@@ -17,6 +17,7 @@
 //! | [`submission`] | grading a student's checkout in a pristine copy of the workspace |
 //! | [`dev_check`] | the maintainers' `dev check`: every lab has the shape `info.toml` promises |
 //! | [`broker`] | the tests' broker: the one resolver, with the testcontainers rung plugged in |
+//! | [`container_reaper`] | removing the tests' container when the test process ends, however it ends |
 //! | [`commit_watch`] | sampling groups' commits during an outage, and the records none may pass |
 //!
 //! Binaries: `grade` (the instructor's command) and `dev` (`dev check`).
@@ -24,6 +25,7 @@
 pub mod broker;
 pub mod child_cargo;
 pub mod commit_watch;
+pub mod container_reaper;
 pub mod dev_check;
 pub mod feature_check;
 pub mod grade_broker;
