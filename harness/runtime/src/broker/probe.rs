@@ -81,7 +81,7 @@ pub async fn probe_version(bootstrap_servers: &str) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        let asked = tokio::time::timeout(PROBE_TIMEOUT, ask(server)).await;
+        let asked = tokio::time::timeout(PROBE_TIMEOUT, ask(without_scheme(server))).await;
         match asked {
             Ok(Ok(levels)) => return Some(levels.describe()),
             Ok(Err(reason)) => tracing::debug!("ApiVersions probe of {server}: {reason}"),
@@ -91,6 +91,14 @@ pub async fn probe_version(bootstrap_servers: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// `host:port` of a bootstrap entry: librdkafka also accepts a listener name in
+/// front (`PLAINTEXT://host:port`, `SASL_SSL://host:port`), a TCP connect does not.
+fn without_scheme(server: &str) -> &str {
+    server
+        .split_once("://")
+        .map_or(server, |(_, address)| address)
 }
 
 /// One `ApiVersions` v3 round trip with `server`.
@@ -245,6 +253,19 @@ fn parse_api_versions_response(body: &[u8], correlation_id: i32) -> Result<Featu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listener_name_in_front_of_the_address_is_dropped() {
+        assert_eq!(
+            without_scheme("PLAINTEXT://localhost:9092"),
+            "localhost:9092"
+        );
+        assert_eq!(
+            without_scheme("SASL_SSL://b-1.example:9096"),
+            "b-1.example:9096"
+        );
+        assert_eq!(without_scheme("127.0.0.1:39092"), "127.0.0.1:39092");
+    }
 
     /// A v3 response with one API key and the two feature fields, as Kafka 4.1 sends.
     fn response(supported: i16, finalized: i16) -> Vec<u8> {
