@@ -41,7 +41,15 @@ pub(super) fn address_of(endpoint: &DockerEndpoint) -> io::Result<Address> {
                 family: libc::AF_UNIX,
             })
         }
-        DockerEndpoint::Tcp(host) => {
+        DockerEndpoint::Tcp { tls: true, .. } => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the Docker daemon speaks TLS (DOCKER_TLS_VERIFY/DOCKER_CERT_PATH), and the reaper speaks plain HTTP only",
+        )),
+        DockerEndpoint::Unsupported(host) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("DOCKER_HOST={host} is neither unix:// nor tcp://"),
+        )),
+        DockerEndpoint::Tcp { address: host, .. } => {
             let resolved = DockerEndpoint::tcp_address(host).ok_or_else(|| {
                 io::Error::new(io::ErrorKind::NotFound, format!("cannot resolve {host}"))
             })?;
@@ -115,10 +123,15 @@ pub(super) unsafe fn exchange(
     answered.filter(|&n| n >= 12 && &answer[..5] == b"HTTP/")
 }
 
+/// The three status digits of an answer `exchange` returned (`HTTP/1.x NNN ...`).
+pub(super) fn status(answer: &[u8]) -> &[u8] {
+    answer.get(9..12).unwrap_or(b"")
+}
+
 unsafe fn write_all(socket: libc::c_int, mut bytes: &[u8]) -> bool {
     while !bytes.is_empty() {
         let n = libc::write(socket, bytes.as_ptr() as *const libc::c_void, bytes.len());
-        if n < 0 && *errno() == libc::EINTR {
+        if n < 0 && errno() == libc::EINTR {
             continue;
         }
         if n <= 0 {
@@ -141,7 +154,7 @@ unsafe fn read_to_end(socket: libc::c_int, answer: &mut [u8]) -> Option<usize> {
             (room.as_mut_ptr(), room.len())
         };
         let n = libc::read(socket, target as *mut libc::c_void, len);
-        if n < 0 && *errno() == libc::EINTR {
+        if n < 0 && errno() == libc::EINTR {
             continue;
         }
         if n < 0 {
@@ -156,12 +169,7 @@ unsafe fn read_to_end(socket: libc::c_int, answer: &mut [u8]) -> Option<usize> {
     }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub(super) unsafe fn errno() -> *mut libc::c_int {
-    libc::__errno_location()
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(super) unsafe fn errno() -> *mut libc::c_int {
-    libc::__error()
+/// This thread's `errno` (reading it allocates nothing: an OS error is a plain code).
+pub(super) fn errno() -> libc::c_int {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }

@@ -5,7 +5,7 @@ use std::io;
 
 use harness::broker::DockerEndpoint;
 
-use super::raw_socket::{address_of, errno, exchange, Address};
+use super::raw_socket::{address_of, errno, exchange, status, Address};
 
 /// What the watcher needs, all allocated before the fork.
 struct Prepared {
@@ -23,7 +23,7 @@ pub fn fork_watcher(endpoint: &DockerEndpoint, list_request: Vec<u8>) -> io::Res
         address: address_of(endpoint)?,
         list_request,
         list_answer: vec![0; 256 * 1024],
-        delete_request: Vec::with_capacity(DELETE_HEAD.len() + MAX_ID + DELETE_TAIL.len()),
+        delete_request: Vec::with_capacity(DELETE_HEAD.len() + ID_LENGTH + DELETE_TAIL.len()),
     };
     // Highest descriptor the watcher closes (it must not keep this process's
     // stdout/stderr pipes open: `grade` and cargo wait for their end).
@@ -56,7 +56,21 @@ pub fn fork_watcher(endpoint: &DockerEndpoint, list_request: Vec<u8>) -> io::Res
     }
 }
 
-/// A pipe whose two ends are close-on-exec.
+/// A pipe whose two ends are close-on-exec from the start: the tests spawn
+/// processes on other threads, and one spawned between `pipe` and `fcntl` would
+/// inherit the write end and hold the signal back for as long as it lives.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+fn cloexec_pipe() -> io::Result<(libc::c_int, libc::c_int)> {
+    let mut fds = [0 as libc::c_int; 2];
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((fds[0], fds[1]))
+}
+
+/// Where `pipe2` is missing (macOS), `pipe` then `fcntl`: a spawn in between
+/// can delay the sweep until that child exits.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
 fn cloexec_pipe() -> io::Result<(libc::c_int, libc::c_int)> {
     let mut fds = [0 as libc::c_int; 2];
     if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
@@ -70,8 +84,8 @@ fn cloexec_pipe() -> io::Result<(libc::c_int, libc::c_int)> {
 
 const DELETE_HEAD: &[u8] = b"DELETE /containers/";
 const DELETE_TAIL: &[u8] = b"?force=true&v=true HTTP/1.0\r\nHost: docker\r\n\r\n";
-/// Docker's ids are 64 hex digits; anything longer is not an id.
-const MAX_ID: usize = 128;
+/// Docker's container ids are 64 hex digits; nothing else is one.
+const ID_LENGTH: usize = 64;
 
 /// The watcher's whole life. Async-signal-safe calls only (see the module docs).
 unsafe fn watch_then_remove(
@@ -95,51 +109,82 @@ unsafe fn watch_then_remove(
     let mut byte = 0u8;
     loop {
         let n = libc::read(read_end, &mut byte as *mut u8 as *mut libc::c_void, 1);
-        if n == 0 || (n < 0 && *errno() != libc::EINTR) {
+        if n == 0 || (n < 0 && errno() != libc::EINTR) {
             break; // the process we watch has ended
         }
     }
-    // Two sweeps: a create request still in flight at our death lands between them.
+    // Sweep at once, then again: a create request still in flight at our death
+    // (slow on a daemon whose storage driver copies the whole image) lands
+    // later. Stop after two sweeps in a row that found nothing, or at the last
+    // of SWEEP_PAUSES (about a minute in all).
     let mut failed = false;
-    for _ in 0..2 {
-        failed |= !sweep(&mut prepared);
-        pause(3);
+    let mut empty_in_a_row = 0;
+    for pause_after in SWEEP_PAUSES {
+        match sweep(&mut prepared) {
+            Swept::Nothing => empty_in_a_row += 1,
+            Swept::Removed => empty_in_a_row = 0,
+            Swept::Failed => {
+                failed = true;
+                empty_in_a_row = 0;
+            }
+        }
+        if empty_in_a_row == 2 || pause_after == 0 {
+            break;
+        }
+        pause(pause_after);
     }
     libc::_exit(if failed { 1 } else { 0 })
 }
 
-/// Remove every container with this session's label. False if the daemon
-/// could not be asked, or refused a removal.
-unsafe fn sweep(prepared: &mut Prepared) -> bool {
+/// Seconds between sweeps (0: the last one).
+const SWEEP_PAUSES: [libc::time_t; 5] = [3, 7, 20, 30, 0];
+
+enum Swept {
+    /// The daemon listed no container of this session.
+    Nothing,
+    /// Some were listed, and every one was removed.
+    Removed,
+    /// The daemon could not be asked, did not answer the list with 200, or
+    /// refused a removal.
+    Failed,
+}
+
+/// Remove every container with this session's label.
+unsafe fn sweep(prepared: &mut Prepared) -> Swept {
     let mut answered = None;
     for _ in 0..5 {
+        // Only a 200 is a list: a 4xx/5xx (a socket proxy, a daemon in trouble)
+        // would otherwise read as "no containers" and leak silently.
         answered = exchange(
             &prepared.address,
             &prepared.list_request,
             &mut prepared.list_answer,
-        );
+        )
+        .filter(|&n| status(&prepared.list_answer[..n]) == b"200");
         if answered.is_some() {
             break;
         }
         pause(1);
     }
     let Some(length) = answered else {
-        return false;
+        return Swept::Failed;
     };
+    let mut listed = false;
     let mut all_removed = true;
     let mut rest = &prepared.list_answer[..length];
     while let Some(id) = next_id(&mut rest) {
+        listed = true;
         prepared.delete_request.clear();
         prepared.delete_request.extend_from_slice(DELETE_HEAD); // within capacity: no allocation
         prepared.delete_request.extend_from_slice(id);
         prepared.delete_request.extend_from_slice(DELETE_TAIL);
-        let mut status = [0u8; 512];
+        let mut answer = [0u8; 512];
         let mut removed = false;
         for _ in 0..3 {
-            if let Some(n) = exchange(&prepared.address, &prepared.delete_request, &mut status) {
+            if let Some(n) = exchange(&prepared.address, &prepared.delete_request, &mut answer) {
                 // 2xx removed; 404 already gone; 409 a removal already under way.
-                removed = n >= 12
-                    && (status[9] == b'2' || &status[9..12] == b"404" || &status[9..12] == b"409");
+                let code = status(&answer[..n.min(answer.len())]);
+                removed = code.first() == Some(&b'2') || code == b"404" || code == b"409";
                 if removed {
                     break;
                 }
@@ -148,7 +193,11 @@ unsafe fn sweep(prepared: &mut Prepared) -> bool {
         }
         all_removed &= removed;
     }
-    all_removed
+    match (listed, all_removed) {
+        (false, _) => Swept::Nothing,
+        (true, true) => Swept::Removed,
+        (true, false) => Swept::Failed,
+    }
 }
 
 /// The next `"Id":"..."` value in a `/containers/json` answer.
@@ -160,7 +209,7 @@ pub(super) fn next_id<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
         let end = value.iter().position(|&b| b == b'"')?;
         *rest = &value[end..];
         let id = &value[..end];
-        if !id.is_empty() && id.len() <= MAX_ID && id.iter().all(u8::is_ascii_alphanumeric) {
+        if id.len() == ID_LENGTH && id.iter().all(u8::is_ascii_hexdigit) {
             return Some(id);
         }
     }

@@ -11,22 +11,39 @@ use std::time::Duration;
 pub enum DockerEndpoint {
     /// `unix:///path`, or `/var/run/docker.sock` when `DOCKER_HOST` is unset.
     Unix(PathBuf),
-    /// `tcp://host:port` (plain TCP; a TLS daemon is reached by testcontainers
-    /// itself, not by our ping or our container reaper).
-    Tcp(String),
+    /// `tcp://host:port`; `tls` when `DOCKER_TLS_VERIFY` or `DOCKER_CERT_PATH` is
+    /// set (testcontainers then speaks HTTPS; our own plain-HTTP calls cannot).
+    Tcp { address: String, tls: bool },
+    /// Any other scheme (`ssh://`, `npipe://`, ...): the whole `DOCKER_HOST`.
+    Unsupported(String),
 }
 
 impl DockerEndpoint {
     /// The endpoint `DOCKER_HOST` names, or the default Unix socket.
     pub fn from_env() -> DockerEndpoint {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+        let tls = set("DOCKER_TLS_VERIFY") || set("DOCKER_CERT_PATH");
         match std::env::var("DOCKER_HOST") {
-            Ok(host) if host.starts_with("unix://") => {
-                DockerEndpoint::Unix(PathBuf::from(&host["unix://".len()..]))
+            Ok(host) if host.trim().is_empty() => Self::default_socket(),
+            Ok(host) => Self::parse(&host, tls),
+            Err(_) => Self::default_socket(),
+        }
+    }
+
+    fn default_socket() -> DockerEndpoint {
+        DockerEndpoint::Unix(PathBuf::from("/var/run/docker.sock"))
+    }
+
+    fn parse(host: &str, tls: bool) -> DockerEndpoint {
+        if let Some(path) = host.strip_prefix("unix://") {
+            DockerEndpoint::Unix(PathBuf::from(path))
+        } else if let Some(address) = host.strip_prefix("tcp://") {
+            DockerEndpoint::Tcp {
+                address: address.trim_end_matches('/').to_string(),
+                tls,
             }
-            Ok(host) if host.starts_with("tcp://") => {
-                DockerEndpoint::Tcp(host["tcp://".len()..].trim_end_matches('/').to_string())
-            }
-            _ => DockerEndpoint::Unix(PathBuf::from("/var/run/docker.sock")),
+        } else {
+            DockerEndpoint::Unsupported(host.to_string())
         }
     }
 
@@ -39,18 +56,20 @@ impl DockerEndpoint {
 }
 
 /// True when a Docker daemon answers: `GET /_ping` on its Unix socket, or a TCP
-/// connection for a `tcp://` `DOCKER_HOST`, within 2 s.
+/// connection for a `tcp://` `DOCKER_HOST`, within 2 s. Other schemes (`ssh://`)
+/// are not ones the tests' testcontainers can use: false.
 ///
 /// A docker *client* on the PATH proves nothing (CI machines have one and no
 /// engine), so we ask the daemon itself.
 pub fn docker_answers() -> bool {
     match DockerEndpoint::from_env() {
-        DockerEndpoint::Tcp(address) => DockerEndpoint::tcp_address(&address)
+        DockerEndpoint::Tcp { address, .. } => DockerEndpoint::tcp_address(&address)
             .and_then(|addr| {
                 std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()
             })
             .is_some(),
         DockerEndpoint::Unix(socket) => ping_unix_socket(&socket).unwrap_or(false),
+        DockerEndpoint::Unsupported(_) => false,
     }
 }
 
@@ -68,4 +87,29 @@ fn ping_unix_socket(path: &Path) -> std::io::Result<bool> {
 #[cfg(not(unix))]
 fn ping_unix_socket(_path: &Path) -> std::io::Result<bool> {
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DockerEndpoint;
+    use std::path::PathBuf;
+
+    #[test]
+    fn docker_host_names_the_endpoint() {
+        assert_eq!(
+            DockerEndpoint::parse("unix:///tmp/dk/docker.sock", false),
+            DockerEndpoint::Unix(PathBuf::from("/tmp/dk/docker.sock"))
+        );
+        assert_eq!(
+            DockerEndpoint::parse("tcp://10.0.0.2:2376/", true),
+            DockerEndpoint::Tcp {
+                address: "10.0.0.2:2376".into(),
+                tls: true
+            }
+        );
+        assert_eq!(
+            DockerEndpoint::parse("ssh://me@host", false),
+            DockerEndpoint::Unsupported("ssh://me@host".into())
+        );
+    }
 }
