@@ -47,15 +47,20 @@ async fn payments_topic(
     Ok((topic, workload))
 }
 
+/// A consumer in a group of its own, from the start, committing only when told.
+fn raw_consumer(broker: &Broker, group_prefix: &str) -> anyhow::Result<StreamConsumer> {
+    Ok(broker
+        .client_config()
+        .set("group.id", unique_name(group_prefix))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?)
+}
+
 /// The baseline: consume every payment and commit each, nothing else.
 pub async fn raw_consume_and_commit(broker: &Broker, count: usize) -> anyhow::Result<Duration> {
     let (topic, _) = payments_topic(broker, count, 0.3).await?;
-    let consumer: StreamConsumer = broker
-        .client_config()
-        .set("group.id", unique_name("raw-consume-and-commit"))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()?;
+    let consumer = raw_consumer(broker, "raw-consume-and-commit")?;
     consumer.subscribe(&[&topic])?;
     let mut first: Option<Instant> = None;
     for _ in 0..count {
@@ -80,12 +85,7 @@ pub async fn raw_consume_produce_commit(broker: &Broker, count: usize) -> anyhow
     let (topic, _) = payments_topic(broker, count, 0.3).await?;
     let output = unique_name("raw-consume-produce-out");
     create_topics(broker, &[(&output, PARTITIONS)]).await?;
-    let consumer: StreamConsumer = broker
-        .client_config()
-        .set("group.id", unique_name("raw-consume-produce-commit"))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()?;
+    let consumer = raw_consumer(broker, "raw-consume-produce-commit")?;
     let producer: FutureProducer = broker
         .client_config()
         .set("enable.idempotence", "true")
