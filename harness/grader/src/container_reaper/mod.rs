@@ -83,15 +83,7 @@ pub fn watch_this_process(endpoint: &DockerEndpoint) -> io::Result<String> {
 
 /// Every byte but ASCII letters and digits as `%XX` (enough for a query value).
 fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| {
-            if byte.is_ascii_alphanumeric() {
-                (byte as char).to_string()
-            } else {
-                format!("%{byte:02X}")
-            }
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 #[cfg(not(unix))]

@@ -183,7 +183,7 @@ unsafe fn sweep(prepared: &mut Prepared) -> Swept {
         for _ in 0..3 {
             if let Some(n) = exchange(&prepared.address, &prepared.delete_request, &mut answer) {
                 // 2xx removed; 404 already gone; 409 a removal already under way.
-                let code = status(&answer[..n.min(answer.len())]);
+                let code = status(&answer[..n]);
                 removed = code.first() == Some(&b'2') || code == b"404" || code == b"409";
                 if removed {
                     break;
