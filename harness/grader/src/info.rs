@@ -68,6 +68,29 @@ pub enum CriterionKind {
     Graded,
     /// A demonstration: starter and solution both pass it.
     Observation,
+    /// A safety property of the student's work that the pristine starter
+    /// already keeps (it is correct, only slow): starter and solution both pass
+    /// it, and a kept wrong answer proves it fails when a faster answer breaks
+    /// the guarantee. Its file is one of the student's.
+    Guard,
+}
+
+impl CriterionKind {
+    /// Does the pristine starter pass a criterion of this kind?
+    pub fn starter_passes(self) -> bool {
+        match self {
+            CriterionKind::Graded => false,
+            CriterionKind::Observation | CriterionKind::Guard => true,
+        }
+    }
+
+    /// Is its file in the student's crate (else in the lab's kit)?
+    pub fn in_student_files(self) -> bool {
+        match self {
+            CriterionKind::Graded | CriterionKind::Guard => true,
+            CriterionKind::Observation => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,9 +124,10 @@ impl LabInfo {
 
     /// Where criterion `criterion`'s file is, from the workspace root.
     pub fn file_of(&self, criterion: &CriterionInfo, target: Target) -> String {
-        match criterion.kind {
-            CriterionKind::Graded => format!("{}/{}", self.dir(target), criterion.file),
-            CriterionKind::Observation => format!("{}/{}", self.kit, criterion.file),
+        if criterion.kind.in_student_files() {
+            format!("{}/{}", self.dir(target), criterion.file)
+        } else {
+            format!("{}/{}", self.kit, criterion.file)
         }
     }
 
@@ -168,10 +192,10 @@ mod tests {
                         file.display()
                     );
                 }
-                if criterion.kind == CriterionKind::Graded {
+                if criterion.kind.in_student_files() {
                     assert!(
                         lab.student_files.contains(&criterion.file),
-                        "{}: a graded criterion's file {} is not one of {}'s student_files",
+                        "{}: a graded or guard criterion's file {} is not one of {}'s student_files",
                         criterion.id,
                         criterion.file,
                         lab.id

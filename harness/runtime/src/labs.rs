@@ -13,6 +13,7 @@
 //! | 4.2 | `lab-4-2.payment_requests` | `-dlq`, `-outcomes` | `lab-4-2.dlq-payment-processor` |
 //! | 4.3 | `lab-4-3.payment_requests` | `-retry-N`, `-dlq`, `-outcomes` | `lab-4-3.retry-payment-processor`, `lab-4-3.retry-processor-N` |
 //! | 4.4 | `lab-4-4.payment_requests` | `-retry-N`, `-dlq`, `-parking`, `-dlq-replayed`, `-outcomes` | `lab-4-4.payment-service`, `lab-4-4.payment-service-retry-N` |
+//! | 4.6 | `lab-4-6.payment_requests` | `-dlq`, `-outcomes` | `lab-4-6.windowed-payment-processor` |
 //!
 //! Derived topics follow the live topic (`lab-4-3.payment_requests-retry-1`), so
 //! `--topic` moves them all. `reset-lab lab-4-N` deletes exactly the topics and
@@ -36,6 +37,8 @@ pub enum Lab {
     Lab43,
     #[value(name = "lab-4-4")]
     Lab44,
+    #[value(name = "lab-4-6")]
+    Lab46,
 }
 
 impl Lab {
@@ -46,6 +49,7 @@ impl Lab {
             Lab::Lab42 => "lab-4-2",
             Lab::Lab43 => "lab-4-3",
             Lab::Lab44 => "lab-4-4",
+            Lab::Lab46 => "lab-4-6",
         }
     }
 
@@ -79,6 +83,8 @@ impl Lab {
             Lab::Lab42 | Lab::Lab43 => 0.2,
             // Lab 4.4's bank fails only through its deployed bug.
             Lab::Lab44 => 0.0,
+            // Lab 4.6 measures the pipeline at the 30% failures.
+            Lab::Lab46 => 0.3,
         }
     }
 
@@ -89,6 +95,7 @@ impl Lab {
             Lab::Lab42 => "dlq-consumer",
             Lab::Lab43 => "retry-consumer",
             Lab::Lab44 => "payment-service",
+            Lab::Lab46 => "windowed-consumer",
         }
     }
 }

@@ -5,7 +5,7 @@
 //! passed, the grade command and the next lab.
 
 /// The labs, in the order a student does them.
-const LABS: [&str; 4] = ["lab-4-1", "lab-4-2", "lab-4-3", "lab-4-4"];
+const LABS: [&str; 5] = ["lab-4-1", "lab-4-2", "lab-4-3", "lab-4-4", "lab-4-6"];
 
 /// The `next: ...` line for `lab` (`lab-4-N`), whose student file is
 /// `exercise_file`, after a run whose checks all passed (`passed`) or not.
@@ -53,7 +53,7 @@ mod tests {
         let line = next_step("lab-4-3", true, "labs/lab-4-3/src/exercise.rs");
         assert!(line.contains("cargo grade lab-4-3"), "{line}");
         assert!(line.contains("labs/lab-4-4/README.md"), "{line}");
-        let last = next_step("lab-4-4", true, "labs/lab-4-4/src/exercise.rs");
+        let last = next_step("lab-4-6", true, "labs/lab-4-6/src/exercise.rs");
         assert!(last.contains("last lab"), "{last}");
     }
 

@@ -132,7 +132,7 @@ fn run() -> anyhow::Result<bool> {
             }
         }
         for line in &starters {
-            let expected_to_pass = line.kind == CriterionKind::Observation;
+            let expected_to_pass = line.kind.starter_passes();
             if line.passed != expected_to_pass {
                 eprintln!(
                     "✗ pristine starter {} {} · {} ({:?}): the exercise is not real",
@@ -147,7 +147,7 @@ fn run() -> anyhow::Result<bool> {
         println!(
             "{}",
             if ok {
-                "check-exercises: every solution passes; every starter fails its graded criteria and passes its observations"
+                "check-exercises: every solution passes; every starter fails its graded criteria and passes its observations and guards"
             } else {
                 "check-exercises: FAILED (see above)"
             }

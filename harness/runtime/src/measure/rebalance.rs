@@ -41,6 +41,31 @@ impl RebalanceLog {
             .unwrap_or_default()
     }
 
+    /// Record what `member` just went through. For a consumer context of its own
+    /// (Lab 4.6's), called from its `post_rebalance`, as [`ObservedContext`] does.
+    pub fn record(&self, member: &str, rebalance: &Rebalance<'_>) {
+        let (kind, partitions, detail) = match rebalance {
+            Rebalance::Assign(list) => (
+                RebalanceKind::Assigned,
+                list.elements().iter().map(|e| e.partition()).collect(),
+                String::new(),
+            ),
+            Rebalance::Revoke(list) => (
+                RebalanceKind::Revoked,
+                list.elements().iter().map(|e| e.partition()).collect(),
+                String::new(),
+            ),
+            Rebalance::Error(error) => (RebalanceKind::Failed, Vec::new(), error.to_string()),
+        };
+        self.push(RebalanceEvent {
+            at_ms: now_ms(),
+            member: member.to_string(),
+            kind,
+            partitions,
+            detail,
+        });
+    }
+
     fn push(&self, event: RebalanceEvent) {
         tracing::info!(member = %event.member, kind = ?event.kind, partitions = ?event.partitions, "rebalance");
         if let Ok(mut events) = self.0.lock() {
@@ -68,25 +93,6 @@ impl ClientContext for ObservedContext {}
 
 impl ConsumerContext for ObservedContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let (kind, partitions, detail) = match rebalance {
-            Rebalance::Assign(list) => (
-                RebalanceKind::Assigned,
-                list.elements().iter().map(|e| e.partition()).collect(),
-                String::new(),
-            ),
-            Rebalance::Revoke(list) => (
-                RebalanceKind::Revoked,
-                list.elements().iter().map(|e| e.partition()).collect(),
-                String::new(),
-            ),
-            Rebalance::Error(error) => (RebalanceKind::Failed, Vec::new(), error.to_string()),
-        };
-        self.log.push(RebalanceEvent {
-            at_ms: now_ms(),
-            member: self.member.clone(),
-            kind,
-            partitions,
-            detail,
-        });
+        self.log.record(&self.member, rebalance);
     }
 }

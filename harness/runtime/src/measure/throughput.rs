@@ -1,0 +1,149 @@
+//! The raw baselines every throughput figure is a ratio of, measured on the same
+//! broker in the same run (so a busy machine slows both sides alike).
+//!
+//! - [`raw_consume_and_commit`]: consume and commit, nothing else: what Kafka
+//!   can do at all, the ceiling.
+//! - [`raw_consume_produce_commit`]: consume, produce one record per payment and
+//!   commit after their acks: the *fair* baseline, because every payment of the
+//!   workshop's consumers must be reported or forwarded before it is committed.
+//!
+//! Both read a fresh topic of seeded payments ([`payments_topic`]), all produced
+//! before the consumer starts, and time from the first record polled to the
+//! last. Lab 4.3's `targets`, Lab 4.6's throughput criterion and report, and the
+//! `patterns` bench use these, so their ratios mean the same thing.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::Message;
+
+use crate::gateway::FailureMix;
+use crate::payments::PoisonRates;
+use crate::producer::{payment_producer, produce_payments};
+use crate::topics::{create_topics, unique_name};
+use crate::workload::Workload;
+use crate::Broker;
+
+/// How many produces the fair baseline keeps in flight before it awaits their
+/// acknowledgements and commits.
+pub const RAW_BATCH: usize = 500;
+
+/// How long a raw loop may wait for its next record before it gives up.
+const STALL: Duration = Duration::from_secs(60);
+
+/// `count` seeded payments on a fresh topic of `partitions` partitions, all
+/// produced (and acknowledged) before this returns; a `failure_rate` of them
+/// fail at the gateway (the raw loops ignore that, the pipelines do not).
+pub async fn payments_topic(
+    broker: &Broker,
+    prefix: &str,
+    partitions: i32,
+    count: usize,
+    failure_rate: f64,
+) -> anyhow::Result<(String, Workload)> {
+    let topic = unique_name(prefix);
+    create_topics(broker, &[(&topic, partitions)]).await?;
+    let workload = Workload::new(
+        21,
+        count,
+        PoisonRates::NONE,
+        FailureMix::with_failure_rate(failure_rate),
+    );
+    produce_payments(
+        &payment_producer(broker)?,
+        &topic,
+        &workload.records,
+        None,
+        None,
+    )
+    .await?;
+    Ok((topic, workload))
+}
+
+/// Payments per second, for `count` payments handled in `elapsed`.
+pub fn per_second(count: usize, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(0.001)
+}
+
+/// A consumer in a group of its own, from the start, committing only when told.
+fn raw_consumer(broker: &Broker, group_prefix: &str) -> anyhow::Result<StreamConsumer> {
+    Ok(broker
+        .client_config()
+        .set("group.id", unique_name(group_prefix))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?)
+}
+
+/// The ceiling: consume every record of `topic` (`count` of them) and commit
+/// each, nothing else. Returns the time from the first record to the last.
+pub async fn raw_consume_and_commit(
+    broker: &Broker,
+    topic: &str,
+    count: usize,
+) -> anyhow::Result<Duration> {
+    let consumer = raw_consumer(broker, "raw-consume-and-commit")?;
+    consumer.subscribe(&[topic])?;
+    let mut first: Option<Instant> = None;
+    for _ in 0..count {
+        let message = tokio::time::timeout(STALL, consumer.recv())
+            .await
+            .context("the raw consumer stalled")??;
+        first.get_or_insert_with(Instant::now);
+        consumer.commit_message(&message, CommitMode::Async)?;
+    }
+    Ok(first.map(|f| f.elapsed()).unwrap_or_default())
+}
+
+/// The fair baseline: consume each of the `count` records of `topic`, produce
+/// one record for it (to a topic of its own), and commit once every produce of
+/// the batch is acknowledged, so nothing is committed before its record is safe
+/// (at-least-once, as the pipelines). `send_result` enqueues at once, so a batch
+/// shares librdkafka's batching. Returns the time from the first record to the last.
+pub async fn raw_consume_produce_commit(
+    broker: &Broker,
+    topic: &str,
+    partitions: i32,
+    count: usize,
+) -> anyhow::Result<Duration> {
+    let output = unique_name("raw-consume-produce-out");
+    create_topics(broker, &[(&output, partitions)]).await?;
+    let consumer = raw_consumer(broker, "raw-consume-produce-commit")?;
+    let producer: FutureProducer = broker
+        .client_config()
+        .set("enable.idempotence", "true")
+        .create()?;
+    consumer.subscribe(&[topic])?;
+    let mut first: Option<Instant> = None;
+    let mut in_flight = Vec::with_capacity(RAW_BATCH);
+    for consumed in 1..=count {
+        let message = tokio::time::timeout(STALL, consumer.recv())
+            .await
+            .context("the raw consumer stalled")??;
+        first.get_or_insert_with(Instant::now);
+        let mut record =
+            FutureRecord::<[u8], [u8]>::to(&output).payload(message.payload().unwrap_or_default());
+        if let Some(key) = message.key() {
+            record = record.key(key);
+        }
+        let delivery = producer
+            .send_result(record)
+            .map_err(|(error, _)| error)
+            .context("enqueueing a produce")?;
+        in_flight.push(delivery);
+        if in_flight.len() == RAW_BATCH || consumed == count {
+            for delivery in in_flight.drain(..) {
+                delivery
+                    .await
+                    .context("a produce was cancelled")?
+                    .map_err(|(error, _)| error)
+                    .context("a produce was not acknowledged")?;
+            }
+            // Everything consumed so far is acknowledged downstream: commit it.
+            consumer.commit_consumer_state(CommitMode::Async)?;
+        }
+    }
+    Ok(first.map(|f| f.elapsed()).unwrap_or_default())
+}

@@ -1,0 +1,209 @@
+//! The windowed consumer: the poll loop.
+//!
+//! Delivery guarantee (once the tracker is right): at-least-once, nothing lost.
+//! A record is committed past only when it and every record before it on its
+//! partition is finished: processed and reported, or dead-lettered and
+//! reported, each acknowledged by the broker. A crash redelivers what was held
+//! (at most `WINDOW` records per partition, plus what finished since the last
+//! commit): duplicates, never losses.
+//! Limits: one gateway attempt per payment (no retry levels: Lab 4.3's are a
+//! separate concern); ordering of outcomes within a partition is given up
+//! (records finish in any order); a forward the broker never takes (a DLQ that
+//! stays down) holds its partition's window until it is full, and the partition
+//! pauses until the forward goes through or the partition is revoked.
+//!
+//! Each turn of the loop does one of three things:
+//! - a record arrived: [`Window::start`] it, spawn its work (`work.rs`), and
+//!   pause its partition if that filled the window;
+//! - the commit interval passed: commit what the tracker says is committable
+//!   (asynchronously), and resume partitions with room again;
+//! - a record finished while a partition is paused: look for room at once.
+//!
+//! On stop it stops taking records, waits (bounded) for the ones in flight,
+//! commits synchronously, and leaves the group.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use harness::clock::now_ms;
+use harness::measure::rebalance::RebalanceLog;
+use harness::outcomes::OutcomeReporter;
+use harness::Broker;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::TopicPartitionList;
+
+use crate::config::WindowedConfig;
+use crate::context::{commit_sync, offsets_list, WindowContext};
+use crate::stats::WindowedStats;
+use crate::window::Window;
+use crate::work::{dlq_producer, work, Shared};
+use crate::{Exercise, OffsetTracker};
+
+/// Run the windowed consumer until `stop` is raised.
+pub async fn run<E: Exercise>(
+    broker: &Broker,
+    config: &WindowedConfig,
+    reporter: &OutcomeReporter,
+    stats: Arc<WindowedStats>,
+    rebalances: RebalanceLog,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let window = Arc::new(Window::<E::Tracker>::new(E::WINDOW));
+    let context = WindowContext {
+        member: config.member.clone(),
+        topic: config.topic.clone(),
+        window: window.clone(),
+        stats: stats.clone(),
+        rebalances,
+        drain_timeout: config.drain_timeout,
+    };
+    let session = config.session_timeout.as_millis().to_string();
+    let consumer: StreamConsumer<WindowContext<E::Tracker>> = broker
+        .client_config()
+        .set("group.id", &config.group_id)
+        .set("auto.offset.reset", "earliest")
+        // The window decides what is committed, and when.
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", &session)
+        .set("max.poll.interval.ms", &session)
+        // Keep librdkafka's own prefetch modest: the window is the buffer.
+        .set("queued.max.messages.kbytes", "4096")
+        .create_with_context(context)
+        .context("creating the windowed consumer")?;
+    consumer.subscribe(&[&config.topic])?;
+    let shared = Arc::new(Shared {
+        config: config.clone(),
+        window: window.clone(),
+        stats: stats.clone(),
+        dlq: dlq_producer(broker)?,
+        reporter: reporter.clone(),
+        stop: stop.clone(),
+    });
+    let mut commit_tick = tokio::time::interval(config.commit_interval);
+    commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    while !stop.load(Ordering::Relaxed) {
+        let paused = window.any_paused();
+        tokio::select! {
+            received = tokio::time::timeout(Duration::from_millis(100), consumer.recv()) => {
+                match received {
+                    Err(_) => {}
+                    Ok(Err(error)) => tracing::warn!(member = %config.member, "consumer error: {error}"),
+                    Ok(Ok(message)) => {
+                        let _ = stats.first_record_at_ms.compare_exchange(0, now_ms(), Ordering::Relaxed, Ordering::Relaxed);
+                        stats.consumed.fetch_add(1, Ordering::Relaxed);
+                        let (partition, offset) = (message.partition(), message.offset());
+                        let (ticket, full) = window.start(partition, offset);
+                        // Owned: the record's task outlives this turn of the loop.
+                        tokio::spawn(work(shared.clone(), message.detach(), ticket));
+                        stats.max_held.fetch_max(window.held() as u64, Ordering::Relaxed);
+                        if full {
+                            // Paused before the next poll, so no record of this
+                            // partition arrives beyond the window (librdkafka drops
+                            // what it prefetched, and refetches on resume).
+                            pause(&consumer, &config.topic, partition, &stats);
+                        }
+                    }
+                }
+            }
+            _ = commit_tick.tick() => {
+                commit_async(&consumer, &config.topic, &window, &stats);
+                resume_with_room(&consumer, &config.topic, &window);
+            }
+            _ = window.changed(), if paused => resume_with_room(&consumer, &config.topic, &window),
+        }
+    }
+    shut_down(&consumer, config, &window, &stats).await;
+    Ok(())
+}
+
+/// Stop: let the records in flight finish (bounded: a stuck forward gives up
+/// once it sees the stop), commit synchronously, leave the group.
+async fn shut_down<T: OffsetTracker>(
+    consumer: &StreamConsumer<WindowContext<T>>,
+    config: &WindowedConfig,
+    window: &Window<T>,
+    stats: &WindowedStats,
+) {
+    let until = Instant::now() + config.drain_timeout + crate::config::FORWARD_TIMEOUT;
+    while window.unfinished() > 0 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let owned: Vec<i32> = match consumer.assignment() {
+        Ok(list) => list.elements().iter().map(|e| e.partition()).collect(),
+        Err(_) => Vec::new(),
+    };
+    commit_sync(consumer, &config.topic, window, stats, &owned);
+    let left = window.unfinished();
+    if left > 0 {
+        tracing::info!(
+            member = %config.member,
+            "stopping with {left} records unfinished: not committed past, they will be delivered again"
+        );
+    }
+    // Leave the group now, so a successor does not wait a session timeout for us.
+    // (The revoke callback this triggers finds nothing left to commit.)
+    consumer.unsubscribe();
+}
+
+/// Commit the committable offsets, asynchronously (the result is logged by
+/// librdkafka's callback; a lost async commit only means duplicates).
+fn commit_async<T: OffsetTracker>(
+    consumer: &StreamConsumer<WindowContext<T>>,
+    topic: &str,
+    window: &Window<T>,
+    stats: &WindowedStats,
+) {
+    let commits = window.take_commits(None);
+    if commits.is_empty() {
+        return;
+    }
+    match consumer.commit(&offsets_list(topic, &commits), CommitMode::Async) {
+        Ok(()) => {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(error) => {
+            // Not even sent (say, mid-rebalance): try again at the next tick.
+            window.uncommitted(&commits);
+            tracing::debug!("commit of {commits:?} not sent: {error}");
+        }
+    }
+}
+
+fn pause<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &StreamConsumer<C>,
+    topic: &str,
+    partition: i32,
+    stats: &WindowedStats,
+) {
+    let mut list = TopicPartitionList::new();
+    list.add_partition(topic, partition);
+    match consumer.pause(&list) {
+        Ok(()) => {
+            stats.pauses.fetch_add(1, Ordering::Relaxed);
+        }
+        // Revoked meanwhile: its next owner starts it afresh.
+        Err(error) => tracing::debug!("could not pause partition {partition}: {error}"),
+    }
+}
+
+fn resume_with_room<T: OffsetTracker>(
+    consumer: &StreamConsumer<WindowContext<T>>,
+    topic: &str,
+    window: &Window<T>,
+) {
+    let resumable = window.take_resumable();
+    if resumable.is_empty() {
+        return;
+    }
+    let mut list = TopicPartitionList::new();
+    for partition in resumable {
+        list.add_partition(topic, partition);
+    }
+    if let Err(error) = consumer.resume(&list) {
+        tracing::debug!("could not resume {list:?}: {error}");
+    }
+}

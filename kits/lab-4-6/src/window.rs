@@ -1,0 +1,292 @@
+//! [`Window`]: the records one consumer has in flight, around the student's
+//! [`OffsetTracker`].
+//!
+//! Records are worked on concurrently (each in a task of its own, see
+//! `work.rs`), and finish in any order, so everything here sits behind one lock:
+//! the poll loop starts records and commits, the record tasks finish them, and
+//! the rebalance callback drains and forgets revoked partitions.
+//!
+//! Per partition the window keeps what the kit needs whatever the tracker says:
+//! - `held`: records started and not yet behind the committable offset. Its
+//!   length is what [`Exercise::WINDOW`](crate::Exercise::WINDOW) bounds: a full
+//!   partition is paused (no buffering without limit), and resumed once half of
+//!   it is released. This is also the bound on duplicates: a crash redelivers at
+//!   most what was held.
+//! - `unfinished`: records started and neither finished nor abandoned, which a
+//!   revocation waits for (bounded).
+//! - an epoch: a record task that outlives its partition's revocation holds a
+//!   [`Ticket`] of an old epoch, and its late finish is ignored (the partition's
+//!   new owner redoes that record: a duplicate, never a loss).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use crate::OffsetTracker;
+
+/// One started record, as the window knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    pub partition: i32,
+    pub offset: i64,
+    epoch: u64,
+}
+
+#[derive(Debug)]
+struct Partition {
+    epoch: u64,
+    held: VecDeque<i64>,
+    unfinished: usize,
+    /// The highest offset committed (or sent to be committed) by this owner.
+    committed: Option<i64>,
+    paused: bool,
+}
+
+struct State<T> {
+    tracker: T,
+    partitions: HashMap<i32, Partition>,
+    next_epoch: u64,
+}
+
+/// The records in flight, the tracker, and what each partition holds.
+pub struct Window<T> {
+    limit: usize,
+    state: Mutex<State<T>>,
+    /// Signalled whenever a record finishes or is abandoned (the revoke drain).
+    settled: Condvar,
+    /// The same, for the poll loop (which is async and must not block).
+    changed: Notify,
+}
+
+impl<T: OffsetTracker> Window<T> {
+    /// A window of `limit` records per partition (at least 1).
+    pub fn new(limit: usize) -> Window<T> {
+        Window {
+            limit: limit.max(1),
+            state: Mutex::new(State {
+                tracker: T::default(),
+                partitions: HashMap::new(),
+                next_epoch: 1,
+            }),
+            settled: Condvar::new(),
+            changed: Notify::new(),
+        }
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The consumer took this record. Returns its ticket, and whether its
+    /// partition is now full (the caller pauses it).
+    pub fn start(&self, partition: i32, offset: i64) -> (Ticket, bool) {
+        let mut state = self.lock();
+        let State {
+            tracker,
+            partitions,
+            next_epoch,
+        } = &mut *state;
+        let entry = partitions.entry(partition).or_insert_with(|| {
+            *next_epoch += 1;
+            Partition {
+                epoch: *next_epoch,
+                held: VecDeque::new(),
+                unfinished: 0,
+                committed: None,
+                paused: false,
+            }
+        });
+        entry.held.push_back(offset);
+        entry.unfinished += 1;
+        tracker.started(partition, offset);
+        let full = entry.held.len() >= self.limit;
+        if full {
+            entry.paused = true;
+        }
+        let ticket = Ticket {
+            partition,
+            offset,
+            epoch: entry.epoch,
+        };
+        (ticket, full)
+    }
+
+    /// The record's work is acknowledged. A ticket of a revoked partition (or of
+    /// an owner before it) is ignored.
+    pub fn finish(&self, ticket: &Ticket) {
+        self.settle(ticket, true);
+    }
+
+    /// The record's work gave up (its partition was revoked, or the consumer is
+    /// stopping) without an acknowledgement: it is not finished, so nothing is
+    /// committed past it, and it is redelivered to whoever owns it next.
+    pub fn abandon(&self, ticket: &Ticket) {
+        self.settle(ticket, false);
+    }
+
+    fn settle(&self, ticket: &Ticket, finished: bool) {
+        {
+            let mut state = self.lock();
+            let State {
+                tracker,
+                partitions,
+                ..
+            } = &mut *state;
+            let Some(entry) = partitions.get_mut(&ticket.partition) else {
+                return;
+            };
+            if entry.epoch != ticket.epoch {
+                return;
+            }
+            entry.unfinished = entry.unfinished.saturating_sub(1);
+            if finished {
+                tracker.finished(ticket.partition, ticket.offset);
+                // Release what is now behind the committable offset: those
+                // records no longer count against the window.
+                if let Some(committable) = tracker.committable(ticket.partition) {
+                    while entry.held.front().is_some_and(|&o| o < committable) {
+                        entry.held.pop_front();
+                    }
+                }
+            }
+        }
+        self.settled.notify_all();
+        self.changed.notify_one();
+    }
+
+    /// Is this ticket's partition still owned by the owner that started it?
+    pub fn is_current(&self, ticket: &Ticket) -> bool {
+        self.lock()
+            .partitions
+            .get(&ticket.partition)
+            .is_some_and(|entry| entry.epoch == ticket.epoch)
+    }
+
+    /// What to commit now: for each owned partition (or each of `only`), the
+    /// tracker's committable offset when it is past what was committed. The
+    /// offsets are recorded as committed: call [`Window::uncommitted`] if the
+    /// commit could not even be sent.
+    pub fn take_commits(&self, only: Option<&[i32]>) -> Vec<(i32, i64)> {
+        let mut state = self.lock();
+        let State {
+            tracker,
+            partitions,
+            ..
+        } = &mut *state;
+        let mut commits = Vec::new();
+        for (&partition, entry) in partitions.iter_mut() {
+            if only.is_some_and(|only| !only.contains(&partition)) {
+                continue;
+            }
+            if let Some(next) = tracker.committable(partition) {
+                if entry.committed.is_none_or(|done| next > done) {
+                    entry.committed = Some(next);
+                    commits.push((partition, next));
+                }
+            }
+        }
+        commits.sort_unstable();
+        commits
+    }
+
+    /// A commit taken with [`Window::take_commits`] was not sent: try again later.
+    pub fn uncommitted(&self, commits: &[(i32, i64)]) {
+        let mut state = self.lock();
+        for (partition, offset) in commits {
+            if let Some(entry) = state.partitions.get_mut(partition) {
+                if entry.committed == Some(*offset) {
+                    entry.committed = None;
+                }
+            }
+        }
+    }
+
+    /// Block (the rebalance callback's thread) until none of `partitions` has an
+    /// unfinished record, or `deadline` passes. True if they all drained.
+    pub fn wait_drained(&self, partitions: &[i32], deadline: Duration) -> bool {
+        let until = Instant::now() + deadline;
+        let mut state = self.lock();
+        loop {
+            let busy = partitions.iter().any(|p| {
+                state
+                    .partitions
+                    .get(p)
+                    .is_some_and(|entry| entry.unfinished > 0)
+            });
+            if !busy {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return false;
+            }
+            state = match self.settled.wait_timeout(state, until - now) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
+    /// Forget `partitions` (revoked, or the consumer is leaving): their records
+    /// still in flight become stale. Returns how many were still unfinished.
+    pub fn revoke(&self, partitions: &[i32]) -> usize {
+        let mut abandoned = 0;
+        {
+            let mut state = self.lock();
+            for partition in partitions {
+                if let Some(entry) = state.partitions.remove(partition) {
+                    abandoned += entry.unfinished;
+                }
+                state.tracker.revoked(*partition);
+            }
+        }
+        self.changed.notify_one();
+        abandoned
+    }
+
+    /// Paused partitions that have room again (half the window released):
+    /// marked unpaused, for the caller to resume.
+    pub fn take_resumable(&self) -> Vec<i32> {
+        let low = self.limit / 2;
+        let mut state = self.lock();
+        let mut resumable = Vec::new();
+        for (&partition, entry) in state.partitions.iter_mut() {
+            if entry.paused && entry.held.len() <= low {
+                entry.paused = false;
+                resumable.push(partition);
+            }
+        }
+        resumable
+    }
+
+    /// Records started and not yet finished or abandoned, over every partition.
+    pub fn unfinished(&self) -> usize {
+        self.lock().partitions.values().map(|e| e.unfinished).sum()
+    }
+
+    /// Records held (started, not yet behind the committable offset).
+    pub fn held(&self) -> usize {
+        self.lock().partitions.values().map(|e| e.held.len()).sum()
+    }
+
+    /// Is any partition paused because its window is full?
+    pub fn any_paused(&self) -> bool {
+        self.lock().partitions.values().any(|e| e.paused)
+    }
+
+    /// Resolves when a record has finished or been abandoned since the last call.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+
+    /// A poisoned lock means a tracker method panicked mid-call; the state it
+    /// guards is still the best record of what is in flight, so carry on (the
+    /// panic itself is reported by the task it happened in).
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
