@@ -127,8 +127,9 @@ pub async fn nothing_lost_when_killed<E: Exercise>(mut criterion: Criterion) {
         settled.accounting.lost() == 0 && settled.accounting.wrong_fate.is_empty(),
         "after a SIGKILL mid-window: 0 lost, every payment with its expected fate",
         format!(
-            "{} lost, {} with the wrong fate (e.g. {:?})",
+            "{} lost (e.g. {:?}: committed past, never processed nor dead-lettered), {} with the wrong fate (e.g. {:?})",
             settled.accounting.lost(),
+            settled.accounting.missing.iter().take(3).collect::<Vec<_>>(),
             settled.accounting.wrong_fate.len(),
             settled
                 .accounting
