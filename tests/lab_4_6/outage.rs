@@ -6,9 +6,8 @@ use super::*;
 use criteria::ledger::{processed_by, Route};
 use grader::commit_watch::{expect_no_commit_past, guarded, CommitWatch, Placed};
 use harness::clock::now_ms;
+use lab_4_6_criteria::scenario::payments_to_fill_windows;
 use lab_4_6_kit::stats::WindowedStats;
-
-const COUNT: usize = 3000;
 
 /// Wait until the in-process consumer has failed `count` forwards and has a
 /// partition paused on a full window (so records finished out of order behind
@@ -38,9 +37,10 @@ async fn wait_for_a_stuck_window(run: &WindowedRun, count: u64) -> Result<(), wa
 
 pub async fn nothing_lost_through_a_dlq_outage<E: Exercise>(mut criterion: Criterion) {
     let broker = shared_test_broker().await;
+    let count = payments_to_fill_windows(E::WINDOW);
     // The DLQ does not exist yet, and nothing creates topics implicitly: every
     // dead letter fails until we create it.
-    let mut run = WindowedRun::start::<E>(broker, 46, COUNT, scale(), false, true)
+    let mut run = WindowedRun::start::<E>(broker, 46, count, scale(), false, true)
         .await
         .unwrap();
     let watch = CommitWatch::start(

@@ -13,7 +13,7 @@
 //!    past the last record of the contiguous run of finished records, and never
 //!    passes a started record that has not finished. Offsets may have gaps.
 //! 2. Forget a partition on `revoked`.
-//! 3. Then raise `WINDOW` (the reference uses 500).
+//! 3. Then raise `WINDOW` (the reference uses 2000).
 //!
 //! Check your work:  cargo grade lab-4-6
 

@@ -34,6 +34,12 @@ pub const FAILURE_RATE: f64 = 0.3;
 /// fails a right answer nor passes a slow one.
 pub const THROUGHPUT_FLOOR: f64 = 0.1;
 
+/// Payments in a run that must fill every partition's window (twice over, so a
+/// partition pauses even when the keys spread unevenly): at least 3,000.
+pub fn payments_to_fill_windows(window: usize) -> usize {
+    (2 * window * PARTITIONS as usize).max(3000)
+}
+
 /// A windowed consumer at work on a fresh workload, with its own topics and group.
 pub struct WindowedRun {
     broker: Broker,
