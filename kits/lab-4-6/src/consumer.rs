@@ -9,15 +9,18 @@
 //! Limits: one gateway attempt per payment (no retry levels: Lab 4.3's are a
 //! separate concern); ordering of outcomes within a partition is given up
 //! (records finish in any order); a forward the broker never takes (a DLQ that
-//! stays down) holds its partition's window until it is full, and the partition
-//! pauses until the forward goes through or the partition is revoked.
+//! stays down) holds its partition's window until it is full, then fills its
+//! backlog, and the partition pauses until the forward goes through or the
+//! partition is revoked.
 //!
 //! Each turn of the loop does one of three things:
-//! - a record arrived: [`Window::start`] it, spawn its work (`work.rs`), and
-//!   pause its partition if that filled the window;
+//! - a record arrived: if its partition has room (and nothing parked),
+//!   [`Window::start`] it and spawn its work (`work.rs`); otherwise park it in
+//!   the [`Backlog`], and pause the partition if the backlog is full;
 //! - the commit interval passed: commit what the tracker says is committable
-//!   (asynchronously), and resume partitions with room again;
-//! - a record finished while a partition is paused: look for room at once.
+//!   (asynchronously), start parked records that have room, resume partitions
+//!   whose backlog is down to half;
+//! - a record finished while records are parked: the same, at once.
 //!
 //! On stop it stops taking records, waits (bounded) for the ones in flight,
 //! commits synchronously, and leaves the group.
@@ -32,9 +35,10 @@ use harness::measure::rebalance::RebalanceLog;
 use harness::outcomes::OutcomeReporter;
 use harness::Broker;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::Message;
+use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::TopicPartitionList;
 
+use crate::backlog::Backlog;
 use crate::config::WindowedConfig;
 use crate::context::{commit_sync, offsets_list, WindowContext};
 use crate::stats::WindowedStats;
@@ -82,11 +86,14 @@ pub async fn run<E: Exercise>(
         reporter: reporter.clone(),
         stop: stop.clone(),
     });
+    // Enough parked records to keep a partition busy while a refetch after a
+    // resume is under way (see backlog.rs), whatever the window.
+    let mut backlog = Backlog::new(E::WINDOW.max(BACKLOG_MIN));
     let mut commit_tick = tokio::time::interval(config.commit_interval);
     commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     while !stop.load(Ordering::Relaxed) {
-        let paused = window.any_paused();
+        let waiting = !backlog.is_empty();
         tokio::select! {
             received = tokio::time::timeout(Duration::from_millis(100), consumer.recv()) => {
                 match received {
@@ -95,25 +102,28 @@ pub async fn run<E: Exercise>(
                     Ok(Ok(message)) => {
                         let _ = stats.first_record_at_ms.compare_exchange(0, now_ms(), Ordering::Relaxed, Ordering::Relaxed);
                         stats.consumed.fetch_add(1, Ordering::Relaxed);
-                        let (partition, offset) = (message.partition(), message.offset());
-                        let (ticket, full) = window.start(partition, offset);
-                        // Owned: the record's task outlives this turn of the loop.
-                        tokio::spawn(work(shared.clone(), message.detach(), ticket));
-                        stats.max_held.fetch_max(window.held() as u64, Ordering::Relaxed);
-                        if full {
-                            // Paused before the next poll, so no record of this
-                            // partition arrives beyond the window (librdkafka drops
-                            // what it prefetched, and refetches on resume).
-                            pause(&consumer, &config.topic, partition, &stats);
+                        // Owned: the record's task (or the backlog) outlives this turn.
+                        let message = message.detach();
+                        let partition = message.partition();
+                        start_parked(&shared, &mut backlog, partition);
+                        if backlog.has(partition) || !window.has_room(partition) {
+                            // Behind the parked ones, in offset order. (A full window
+                            // has started records, so its partition has an epoch.)
+                            let epoch = window.epoch(partition).unwrap_or_default();
+                            if backlog.park(epoch, message) {
+                                pause(&consumer, &config.topic, partition, &stats);
+                            }
+                        } else {
+                            start(&shared, message);
                         }
                     }
                 }
             }
             _ = commit_tick.tick() => {
                 commit_async(&consumer, &config.topic, &window, &stats);
-                resume_with_room(&consumer, &config.topic, &window);
+                start_all_parked(&consumer, &config.topic, &shared, &mut backlog);
             }
-            _ = window.changed(), if paused => resume_with_room(&consumer, &config.topic, &window),
+            _ = window.changed(), if waiting => start_all_parked(&consumer, &config.topic, &shared, &mut backlog),
         }
     }
     shut_down(&consumer, config, &window, &stats).await;
@@ -190,12 +200,43 @@ fn pause<C: rdkafka::consumer::ConsumerContext>(
     }
 }
 
-fn resume_with_room<T: OffsetTracker>(
+/// Parked records a partition may hold, at least (the window may raise it).
+const BACKLOG_MIN: usize = 500;
+
+/// Start `message`: the window knows it from now on, and its work runs in a
+/// task of its own.
+fn start<T: OffsetTracker>(shared: &Arc<Shared<T>>, message: OwnedMessage) {
+    let (ticket, held) = shared.window.start(message.partition(), message.offset());
+    shared
+        .stats
+        .max_held
+        .fetch_max(held as u64, Ordering::Relaxed);
+    tokio::spawn(work(shared.clone(), message, ticket));
+}
+
+/// Start `partition`'s parked records while its window has room (a backlog
+/// from before a revocation is dropped instead).
+fn start_parked<T: OffsetTracker>(shared: &Arc<Shared<T>>, backlog: &mut Backlog, partition: i32) {
+    while backlog.has(partition) && shared.window.has_room(partition) {
+        match backlog.next(partition, shared.window.epoch(partition)) {
+            Some(message) => start(shared, message),
+            None => break,
+        }
+    }
+}
+
+/// [`start_parked`] for every partition, then resume those whose backlog is
+/// down to half.
+fn start_all_parked<T: OffsetTracker>(
     consumer: &StreamConsumer<WindowContext<T>>,
     topic: &str,
-    window: &Window<T>,
+    shared: &Arc<Shared<T>>,
+    backlog: &mut Backlog,
 ) {
-    let resumable = window.take_resumable();
+    for partition in backlog.partitions() {
+        start_parked(shared, backlog, partition);
+    }
+    let resumable = backlog.take_resumable();
     if resumable.is_empty() {
         return;
     }

@@ -102,7 +102,7 @@ async fn print_progress(stats: Arc<WindowedStats>) {
             stats.processed.load(Ordering::Relaxed) + stats.dead_lettered.load(Ordering::Relaxed);
         if done != last {
             println!(
-                "{done} payments done ({} processed, {} dead-lettered), {}/s; {} forwards retried, {} pauses on a full window",
+                "{done} payments done ({} processed, {} dead-lettered), {}/s; {} forwards retried, {} pauses (window and backlog full)",
                 stats.processed.load(Ordering::Relaxed),
                 stats.dead_lettered.load(Ordering::Relaxed),
                 done - last,

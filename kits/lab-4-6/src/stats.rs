@@ -15,7 +15,7 @@ pub struct WindowedStats {
     /// Records whose work gave up unacknowledged (revoked or stopping): not
     /// committed past, so the partition's next owner redoes them.
     pub abandoned: AtomicU64,
-    /// Times a partition was paused because its window was full.
+    /// Times a partition was paused because its window and its backlog were full.
     pub pauses: AtomicU64,
     /// Commits sent (asynchronous ones, and the synchronous ones on revoke and stop).
     pub commits: AtomicU64,
@@ -45,7 +45,10 @@ impl WindowedStats {
                 "left unfinished at a revoke or stop (redelivered)",
                 count(&self.abandoned),
             )
-            .row("partitions paused on a full window", count(&self.pauses))
+            .row(
+                "partitions paused (window and backlog full)",
+                count(&self.pauses),
+            )
             .row("most records held at once", count(&self.max_held))
             .row("commits", count(&self.commits))
             .render()

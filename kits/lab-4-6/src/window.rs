@@ -9,9 +9,9 @@
 //! Per partition the window keeps what the kit needs whatever the tracker says:
 //! - `held`: records started and not yet behind the committable offset. Its
 //!   length is what [`Exercise::WINDOW`](crate::Exercise::WINDOW) bounds: a full
-//!   partition is paused (no buffering without limit), and resumed once half of
-//!   it is released. This is also the bound on duplicates: a crash redelivers at
-//!   most what was held.
+//!   partition starts nothing more (its next records wait in the consumer's
+//!   bounded backlog, `backlog.rs`) until the tracker releases some. This is also
+//!   the bound on duplicates: a crash redelivers at most what was held.
 //! - `unfinished`: records started and neither finished nor abandoned, which a
 //!   revocation waits for (bounded).
 //! - an epoch: a record task that outlives its partition's revocation holds a
@@ -41,7 +41,6 @@ struct Partition {
     unfinished: usize,
     /// The highest offset committed (or sent to be committed) by this owner.
     committed: Option<i64>,
-    paused: bool,
 }
 
 struct State<T> {
@@ -79,9 +78,9 @@ impl<T: OffsetTracker> Window<T> {
         self.limit
     }
 
-    /// The consumer took this record. Returns its ticket, and whether its
-    /// partition is now full (the caller pauses it).
-    pub fn start(&self, partition: i32, offset: i64) -> (Ticket, bool) {
+    /// The consumer took this record. Returns its ticket, and how many records
+    /// the window now holds over every partition.
+    pub fn start(&self, partition: i32, offset: i64) -> (Ticket, usize) {
         let mut state = self.lock();
         let State {
             tracker,
@@ -95,22 +94,32 @@ impl<T: OffsetTracker> Window<T> {
                 held: VecDeque::new(),
                 unfinished: 0,
                 committed: None,
-                paused: false,
             }
         });
         entry.held.push_back(offset);
         entry.unfinished += 1;
         tracker.started(partition, offset);
-        let full = entry.held.len() >= self.limit;
-        if full {
-            entry.paused = true;
-        }
         let ticket = Ticket {
             partition,
             offset,
             epoch: entry.epoch,
         };
-        (ticket, full)
+        let held = partitions.values().map(|e| e.held.len()).sum();
+        (ticket, held)
+    }
+
+    /// May `partition` start another record? (A partition not started yet may.)
+    pub fn has_room(&self, partition: i32) -> bool {
+        self.lock()
+            .partitions
+            .get(&partition)
+            .is_none_or(|entry| entry.held.len() < self.limit)
+    }
+
+    /// The epoch of `partition` under its current owner (`None`: nothing started
+    /// since it was assigned, or revoked).
+    pub fn epoch(&self, partition: i32) -> Option<u64> {
+        self.lock().partitions.get(&partition).map(|e| e.epoch)
     }
 
     /// The record's work is acknowledged. A ticket of a revoked partition (or of
@@ -246,34 +255,9 @@ impl<T: OffsetTracker> Window<T> {
         abandoned
     }
 
-    /// Paused partitions that have room again (half the window released):
-    /// marked unpaused, for the caller to resume.
-    pub fn take_resumable(&self) -> Vec<i32> {
-        let low = self.limit / 2;
-        let mut state = self.lock();
-        let mut resumable = Vec::new();
-        for (&partition, entry) in state.partitions.iter_mut() {
-            if entry.paused && entry.held.len() <= low {
-                entry.paused = false;
-                resumable.push(partition);
-            }
-        }
-        resumable
-    }
-
     /// Records started and not yet finished or abandoned, over every partition.
     pub fn unfinished(&self) -> usize {
         self.lock().partitions.values().map(|e| e.unfinished).sum()
-    }
-
-    /// Records held (started, not yet behind the committable offset).
-    pub fn held(&self) -> usize {
-        self.lock().partitions.values().map(|e| e.held.len()).sum()
-    }
-
-    /// Is any partition paused because its window is full?
-    pub fn any_paused(&self) -> bool {
-        self.lock().partitions.values().any(|e| e.paused)
     }
 
     /// Resolves when a record has finished or been abandoned since the last call.

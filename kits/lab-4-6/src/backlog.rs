@@ -1,0 +1,118 @@
+//! [`Backlog`]: records that arrived while their partition's window was full,
+//! kept in order, per partition, up to a limit.
+//!
+//! Why not simply pause a partition the moment its window fills? Because
+//! `pause()` makes librdkafka drop what it had already fetched for that
+//! partition, and a resume then waits for a new fetch: hundreds of
+//! milliseconds on a backlog (the broker holds a fetch at the end of the log for
+//! up to `fetch.wait.max.ms`). Paid once per window, that cost dominates: a
+//! window of 1 ran at 7 payments/s that way. So a full partition first parks
+//! what keeps arriving, and is paused only when its backlog is full too; by the
+//! time it is resumed (half the backlog worked off), the refetch overlaps the
+//! work on the other half.
+//!
+//! A parked record is not started: the tracker does not know it, nothing is
+//! committed past it (its offset is above every started one of its partition),
+//! and a crash simply delivers it again. The backlog is dropped when its
+//! partition is revoked: the next owner reads those records from the committed
+//! offset.
+
+use std::collections::{HashMap, VecDeque};
+
+use rdkafka::message::OwnedMessage;
+
+struct Parked {
+    /// The window's epoch of the partition when these records arrived: a
+    /// different one means it was revoked (and maybe assigned again) since.
+    epoch: u64,
+    records: VecDeque<OwnedMessage>,
+    paused: bool,
+}
+
+/// Parked records per partition, and which partitions this backlog paused.
+pub struct Backlog {
+    limit: usize,
+    partitions: HashMap<i32, Parked>,
+}
+
+impl Backlog {
+    /// A backlog of at most about `limit` records per partition (at least 1).
+    pub fn new(limit: usize) -> Backlog {
+        Backlog {
+            limit: limit.max(1),
+            partitions: HashMap::new(),
+        }
+    }
+
+    /// Does `partition` have parked records? (Then a new record of it must
+    /// queue behind them: records start in offset order.)
+    pub fn has(&self, partition: i32) -> bool {
+        self.partitions
+            .get(&partition)
+            .is_some_and(|parked| !parked.records.is_empty())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.partitions.values().all(|p| p.records.is_empty())
+    }
+
+    /// Park `message` (its partition's epoch is `epoch`). True when the caller
+    /// should pause the partition now: its backlog is full and not yet paused.
+    pub fn park(&mut self, epoch: u64, message: OwnedMessage) -> bool {
+        let partition = rdkafka::Message::partition(&message);
+        let parked = self.partitions.entry(partition).or_insert(Parked {
+            epoch,
+            records: VecDeque::new(),
+            paused: false,
+        });
+        if parked.epoch != epoch {
+            // Revoked and assigned again since: the old records are not ours.
+            parked.epoch = epoch;
+            parked.records.clear();
+            parked.paused = false;
+        }
+        parked.records.push_back(message);
+        let pause = !parked.paused && parked.records.len() >= self.limit;
+        parked.paused |= pause;
+        pause
+    }
+
+    /// The next parked record of `partition`, if its epoch is still `epoch`
+    /// (`None` drops a stale backlog).
+    pub fn next(&mut self, partition: i32, epoch: Option<u64>) -> Option<OwnedMessage> {
+        let parked = self.partitions.get_mut(&partition)?;
+        if Some(parked.epoch) != epoch {
+            self.partitions.remove(&partition);
+            return None;
+        }
+        parked.records.pop_front()
+    }
+
+    /// Partitions with parked records, for the caller to try to start them.
+    pub fn partitions(&self) -> Vec<i32> {
+        self.partitions
+            .iter()
+            .filter(|(_, parked)| !parked.records.is_empty())
+            .map(|(&partition, _)| partition)
+            .collect()
+    }
+
+    /// Paused partitions whose backlog is down to half: marked unpaused, for
+    /// the caller to resume.
+    pub fn take_resumable(&mut self) -> Vec<i32> {
+        let low = self.limit / 2;
+        let mut resumable = Vec::new();
+        for (&partition, parked) in self.partitions.iter_mut() {
+            if parked.paused && parked.records.len() <= low {
+                parked.paused = false;
+                resumable.push(partition);
+            }
+        }
+        resumable
+    }
+
+    /// Records parked over every partition.
+    pub fn len(&self) -> usize {
+        self.partitions.values().map(|p| p.records.len()).sum()
+    }
+}
