@@ -29,10 +29,11 @@ pub const FAILURE_RATE: f64 = 0.3;
 /// The throughput floor: the windowed consumer at zero processing cost and 30%
 /// failures must reach this fraction of the fair baseline (consume, produce one
 /// record per payment, commit after the acks) measured in the same run. The
-/// target is 0.5 (it lives in the report and the bench); a one-at-a-time loop
-/// measures about 0.01. The floor sits far from both, so a busy machine neither
-/// fails a right answer nor passes a slow one.
-pub const THROUGHPUT_FLOOR: f64 = 0.1;
+/// target is 0.5 (it lives in the report and the bench). Measured on kafka-local
+/// (2 cores): a window of 1 reaches about 0.02, the reference (2000) 0.13-0.29.
+/// The floor sits far from both, so a busy machine neither fails a right answer
+/// nor passes a slow one.
+pub const THROUGHPUT_FLOOR: f64 = 0.06;
 
 /// Payments in a run that must fill every partition's window (twice over, so a
 /// partition pauses even when the keys spread unevenly): at least 3,000.

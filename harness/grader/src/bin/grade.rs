@@ -28,7 +28,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use grader::grade_broker::GradeBroker;
 use grader::grader_check::{criteria_command, WrongAnswerResult};
-use grader::grading::{read_verdicts, CriterionKind, Info, LabInfo, Target};
+use grader::grading::{read_verdicts, Info, LabInfo, Target};
 use grader::scorecard::{libtest_reported_ok, score_line, write_scorecard, ScoreLine};
 use harness::measure::summary::table;
 
