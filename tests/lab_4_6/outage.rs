@@ -9,9 +9,10 @@ use harness::clock::now_ms;
 use lab_4_6_criteria::scenario::payments_to_fill_windows;
 use lab_4_6_kit::stats::WindowedStats;
 
-/// Wait until the in-process consumer has failed `count` forwards and has a
-/// partition paused on a full window (so records finished out of order behind
-/// the stuck ones: the moment a wrong tracker commits past them).
+/// Wait until the in-process consumer has failed `count` forwards and a
+/// partition's window is full (records arrive to be parked behind it), so
+/// records finished out of order behind the stuck ones: the moment a wrong
+/// tracker commits past them.
 async fn wait_for_a_stuck_window(run: &WindowedRun, count: u64) -> Result<(), wait::TimedOut> {
     wait::until(
         "forwards to fail (the DLQ is missing) and a partition's window to fill",
@@ -21,14 +22,16 @@ async fn wait_for_a_stuck_window(run: &WindowedRun, count: u64) -> Result<(), wa
             let Some(stats) = run.stats() else {
                 return Err("no consumer running".to_string());
             };
-            let (failures, pauses) = (
+            let (failures, parked) = (
                 WindowedStats::count(&stats.forward_failures),
-                WindowedStats::count(&stats.pauses),
+                WindowedStats::count(&stats.parked),
             );
-            if failures >= count && pauses > 0 {
+            if failures >= count && parked > 0 {
                 Ok(())
             } else {
-                Err(format!("{failures} failed forwards, {pauses} pauses"))
+                Err(format!(
+                    "{failures} failed forwards, {parked} records parked behind a full window"
+                ))
             }
         },
     )

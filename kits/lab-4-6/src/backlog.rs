@@ -111,6 +111,16 @@ impl Backlog {
         resumable
     }
 
+    /// A resume of `partitions` (from [`Backlog::take_resumable`]) failed: they
+    /// are still paused, and resumable at the next try.
+    pub fn still_paused(&mut self, partitions: &[i32]) {
+        for partition in partitions {
+            if let Some(parked) = self.partitions.get_mut(partition) {
+                parked.paused = true;
+            }
+        }
+    }
+
     /// Records parked over every partition.
     pub fn len(&self) -> usize {
         self.partitions.values().map(|p| p.records.len()).sum()

@@ -73,7 +73,8 @@ pub async fn run<E: Exercise>(
         .set("enable.auto.commit", "false")
         .set("session.timeout.ms", &session)
         .set("max.poll.interval.ms", &session)
-        // Keep librdkafka's own prefetch modest: the window is the buffer.
+        // Keep librdkafka's own prefetch modest: the window and the backlog
+        // are the buffer.
         .set("queued.max.messages.kbytes", "4096")
         .create_with_context(context)
         .context("creating the windowed consumer")?;
@@ -106,15 +107,19 @@ pub async fn run<E: Exercise>(
                         let message = message.detach();
                         let partition = message.partition();
                         start_parked(&shared, &mut backlog, partition);
-                        if backlog.has(partition) || !window.has_room(partition) {
-                            // Behind the parked ones, in offset order. (A full window
-                            // has started records, so its partition has an epoch.)
-                            let epoch = window.epoch(partition).unwrap_or_default();
-                            if backlog.park(epoch, message) {
-                                pause(&consumer, &config.topic, partition, &stats);
+                        // Behind the parked ones (records start in offset order), or
+                        // when the window is full. Either way the window has started
+                        // records of this partition, so it has an epoch; without one
+                        // (nothing started since its assignment) the record starts.
+                        let must_wait = backlog.has(partition) || !window.has_room(partition);
+                        match window.epoch(partition) {
+                            Some(epoch) if must_wait => {
+                                stats.parked.fetch_add(1, Ordering::Relaxed);
+                                if backlog.park(epoch, message) {
+                                    pause(&consumer, &config.topic, partition, &stats);
+                                }
                             }
-                        } else {
-                            start(&shared, message);
+                            _ => start(&shared, message),
                         }
                     }
                 }
@@ -241,10 +246,13 @@ fn start_all_parked<T: OffsetTracker>(
         return;
     }
     let mut list = TopicPartitionList::new();
-    for partition in resumable {
+    for &partition in &resumable {
         list.add_partition(topic, partition);
     }
     if let Err(error) = consumer.resume(&list) {
+        // Still paused: the next tick tries again (forgetting it would leave
+        // the partition paused for good, its backlog empty and nothing arriving).
+        backlog.still_paused(&resumable);
         tracing::debug!("could not resume {list:?}: {error}");
     }
 }

@@ -15,6 +15,8 @@ pub struct WindowedStats {
     /// Records whose work gave up unacknowledged (revoked or stopping): not
     /// committed past, so the partition's next owner redoes them.
     pub abandoned: AtomicU64,
+    /// Records parked in the backlog because their partition's window was full.
+    pub parked: AtomicU64,
     /// Times a partition was paused because its window and its backlog were full.
     pub pauses: AtomicU64,
     /// Commits sent (asynchronous ones, and the synchronous ones on revoke and stop).
@@ -44,6 +46,10 @@ impl WindowedStats {
             .row(
                 "left unfinished at a revoke or stop (redelivered)",
                 count(&self.abandoned),
+            )
+            .row(
+                "records parked (their window was full)",
+                count(&self.parked),
             )
             .row(
                 "partitions paused (window and backlog full)",

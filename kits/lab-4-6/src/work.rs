@@ -5,7 +5,8 @@
 //! Retrying the forward here, rather than rewinding the partition as Lab 4.2
 //! does, is what a window makes possible: the record simply stays unfinished,
 //! so the committable offset cannot pass it, while the partition's later records
-//! go on (until the window is full, and the partition pauses). Nothing is
+//! go on (until the window is full: then they are parked, and past the backlog's
+//! limit the partition pauses). Nothing is
 //! processed twice for an outage, and nothing is committed past a record whose
 //! dead letter the broker does not have. The sleep between tries is inside this
 //! record's task: the poll loop never waits on it.

@@ -8,11 +8,11 @@ pub struct Solution;
 
 impl Exercise for Solution {
     type Tracker = PrefixTracker;
-    // Enough in flight that a partition rarely fills and pauses: each pause
-    // costs a refetch (librdkafka drops what it had prefetched for it). Measured
-    // on kafka-local: 500 reached about 3,000 payments/s, 2000 about 11,000/s.
-    // Small enough that a crash redelivers at most this many per partition, and
-    // that a partition stuck behind a DLQ outage holds a bounded amount.
+    // Enough in flight that the forwards of many records share librdkafka's
+    // batches (each record waits milliseconds for its acks), so a partition
+    // rarely fills and parks records. Small enough that a crash redelivers at
+    // most this many per partition, and that a partition stuck behind a DLQ
+    // outage holds a bounded amount.
     const WINDOW: usize = 2000;
 }
 

@@ -35,8 +35,9 @@ pub const FAILURE_RATE: f64 = 0.3;
 /// nor passes a slow one.
 pub const THROUGHPUT_FLOOR: f64 = 0.06;
 
-/// Payments in a run that must fill every partition's window (twice over, so a
-/// partition pauses even when the keys spread unevenly): at least 3,000.
+/// Payments in a run that must fill every partition's window (twice over, so
+/// every window fills and records queue behind it even when the keys spread
+/// unevenly): at least 3,000.
 pub fn payments_to_fill_windows(window: usize) -> usize {
     (2 * window * PARTITIONS as usize).max(3000)
 }

@@ -78,6 +78,19 @@ fn raw_consumer(broker: &Broker, group_prefix: &str) -> anyhow::Result<StreamCon
         .create()?)
 }
 
+/// Whether the raw loops commit after their `consumed`-th record of `count`:
+/// at the end of each batch of [`RAW_BATCH`], asynchronously, and after the last
+/// record synchronously (the clock stops once the broker has it).
+fn batch_commit(consumed: usize, count: usize) -> Option<CommitMode> {
+    if consumed == count {
+        Some(CommitMode::Sync)
+    } else if consumed.is_multiple_of(RAW_BATCH) {
+        Some(CommitMode::Async)
+    } else {
+        None
+    }
+}
+
 /// Commit what the consumer has consumed. "No offset stored" means an earlier
 /// commit already covered it: nothing is left to commit, which is no error.
 fn commit_positions(consumer: &StreamConsumer, mode: CommitMode) -> anyhow::Result<()> {
@@ -106,12 +119,10 @@ pub async fn raw_consume_and_commit(
         // One commit per batch, as the fair baseline commits: a commit per
         // record would queue thousands of requests whose round trips the
         // timing never saw (the consumer's close waits for them instead).
-        if consumed % RAW_BATCH == 0 {
-            commit_positions(&consumer, CommitMode::Async)?;
+        if let Some(mode) = batch_commit(consumed, count) {
+            commit_positions(&consumer, mode)?;
         }
     }
-    // The clock stops once the broker has the last commit.
-    commit_positions(&consumer, CommitMode::Sync)?;
     Ok(first.map(|f| f.elapsed()).unwrap_or_default())
 }
 
@@ -159,14 +170,10 @@ pub async fn raw_consume_produce_commit(
                     .map_err(|(error, _)| error)
                     .context("a produce was not acknowledged")?;
             }
-            // Everything consumed so far is acknowledged downstream: commit it
-            // (the last batch synchronously: the clock stops once the broker has it).
-            let mode = if consumed == count {
-                CommitMode::Sync
-            } else {
-                CommitMode::Async
-            };
-            commit_positions(&consumer, mode)?;
+            // Everything consumed so far is acknowledged downstream: commit it.
+            if let Some(mode) = batch_commit(consumed, count) {
+                commit_positions(&consumer, mode)?;
+            }
         }
     }
     Ok(first.map(|f| f.elapsed()).unwrap_or_default())

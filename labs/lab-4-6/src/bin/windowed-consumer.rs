@@ -3,8 +3,9 @@
 //!
 //! Delivery guarantee: at-least-once, nothing lost, once `src/exercise.rs`
 //! never commits past an unfinished record (a crash redelivers what was held).
-//! Limits: one attempt per payment; a DLQ that stays down fills the window and
-//! pauses the partition until it is back.
+//! Limits: one attempt per payment; a DLQ that stays down fills the partition's
+//! window, then its bounded backlog, and the partition pauses until the DLQ is
+//! back.
 //!
 //! The code is given, in `kits/lab-4-6/src/runner.rs` (shared with the reference
 //! solution, so both run the same loop): there is nothing to edit in this file.
