@@ -1,5 +1,5 @@
-//! A consumer process killed with SIGKILL while its window is full (the DLQ is
-//! missing, so dead letters are stuck and later records finished past them):
+//! A consumer process killed with SIGKILL mid-window (the DLQ is missing, so
+//! dead letters are stuck and later records have finished past them):
 //! no drain, no last commit. A fresh consumer in the same group, once the DLQ
 //! is back, must leave no payment lost.
 

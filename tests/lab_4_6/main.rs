@@ -11,7 +11,7 @@
 //! |---|---|
 //! | `tracker.rs` | the tracker against a model: never past an unfinished record, always the whole prefix |
 //! | `outage.rs` | a DLQ outage with a restart in the middle: no commit past an unacknowledged dead letter, zero lost, duplicates bounded by the window |
-//! | `killed.rs` | a consumer process killed with SIGKILL while its window is full: zero lost |
+//! | `killed.rs` | a consumer process killed with SIGKILL mid-window, dead letters stuck: zero lost |
 //! | `throughput.rs` | throughput above a floor, as a ratio to the fair baseline measured in the same run |
 //! | this file | what they share, and the child process the SIGKILL criterion kills |
 

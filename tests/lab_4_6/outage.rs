@@ -9,28 +9,36 @@ use harness::clock::now_ms;
 use lab_4_6_criteria::scenario::payments_to_fill_windows;
 use lab_4_6_kit::stats::WindowedStats;
 
-/// Wait until the in-process consumer has failed `count` forwards and a
-/// partition's window is full (records arrive to be parked behind it), so
-/// records finished out of order behind the stuck ones: the moment a wrong
-/// tracker commits past them.
-async fn wait_for_a_stuck_window(run: &WindowedRun, count: u64) -> Result<(), wait::TimedOut> {
+/// Wait until the in-process consumer has failed `failures` forwards and either
+/// a partition's window is full (a record had to be parked behind it) or it has
+/// consumed all `payments`. A right tracker fills a window behind its stuck dead
+/// letters; a tracker that commits past them releases its window instead, and
+/// gets through the whole topic. Either way, this is a moment with records
+/// finished behind unacknowledged dead letters, which the commit watch is
+/// watching.
+async fn wait_for_a_stuck_window(
+    run: &WindowedRun,
+    failures: u64,
+    payments: usize,
+) -> Result<(), wait::TimedOut> {
     wait::until(
-        "forwards to fail (the DLQ is missing) and a partition's window to fill",
+        "forwards to fail (the DLQ is missing), and a partition's window to fill or every payment to be consumed",
         Duration::from_secs(60),
         Duration::from_millis(50),
         || {
             let Some(stats) = run.stats() else {
                 return Err("no consumer running".to_string());
             };
-            let (failures, parked) = (
+            let (failed, parked, consumed) = (
                 WindowedStats::count(&stats.forward_failures),
                 WindowedStats::count(&stats.parked),
+                WindowedStats::count(&stats.consumed),
             );
-            if failures >= count && parked > 0 {
+            if failed >= failures && (parked > 0 || consumed >= payments as u64) {
                 Ok(())
             } else {
                 Err(format!(
-                    "{failures} failed forwards, {parked} records parked behind a full window"
+                    "{failed} failed forwards, {parked} records parked behind a full window, {consumed} of {payments} consumed"
                 ))
             }
         },
@@ -52,10 +60,10 @@ pub async fn nothing_lost_through_a_dlq_outage<E: Exercise>(mut criterion: Crite
         Duration::from_millis(50),
     )
     .unwrap();
-    let stuck = wait_for_a_stuck_window(&run, 1).await;
+    let stuck = wait_for_a_stuck_window(&run, 1, count).await;
     criterion.expect(
         stuck.is_ok(),
-        "dead letters to fail while the DLQ is missing, and a partition to fill its window",
+        "dead letters to fail while the DLQ is missing, and a partition to fill its window (or every payment to be consumed)",
         match &stuck {
             Ok(()) => String::new(),
             Err(timeout) => timeout.to_string(),
@@ -65,7 +73,7 @@ pub async fn nothing_lost_through_a_dlq_outage<E: Exercise>(mut criterion: Crite
     // committed offsets, so a commit past an unacknowledged dead letter is a
     // payment lost right here.
     run.restart::<E>(broker).await.unwrap();
-    let _ = wait_for_a_stuck_window(&run, 1).await;
+    let _ = wait_for_a_stuck_window(&run, 1, count).await;
     let commits = watch.finish().await;
     let outage_ended_at_ms = now_ms();
     create_topics(broker, &[(&run.dlq_topic, PARTITIONS)])

@@ -3,13 +3,14 @@
 //!
 //! Why not simply pause a partition the moment its window fills? Because
 //! `pause()` makes librdkafka drop what it had already fetched for that
-//! partition, and a resume then waits for a new fetch: hundreds of
-//! milliseconds on a backlog (the broker holds a fetch at the end of the log for
-//! up to `fetch.wait.max.ms`). Paid once per window, that cost dominates: a
-//! window of 1 ran at 7 payments/s that way. So a full partition first parks
-//! what keeps arriving, and is paused only when its backlog is full too; by the
-//! time it is resumed (half the backlog worked off), the refetch overlaps the
-//! work on the other half.
+//! partition, and a resumed partition waits to join the next fetch request.
+//! The request in flight, for the partitions that have caught up with the end
+//! of their log, is held by the broker for up to `fetch.wait.max.ms` (500 ms by
+//! default), so a resume costs up to half a second. Paid once per window, that
+//! cost dominates: a window of 1 would run at a few payments per second. So a
+//! full partition first parks what keeps arriving, and the poll loop pauses it
+//! only when its backlog is full too; by the time it is resumed (half the
+//! backlog worked off), the refetch overlaps the work on the other half.
 //!
 //! A parked record is not started: the tracker does not know it, nothing is
 //! committed past it (its offset is above every started one of its partition),
@@ -29,7 +30,8 @@ struct Parked {
     paused: bool,
 }
 
-/// Parked records per partition, and which partitions this backlog paused.
+/// Parked records per partition, and which partitions the poll loop paused
+/// because their backlog was full.
 pub struct Backlog {
     limit: usize,
     partitions: HashMap<i32, Parked>,
@@ -109,16 +111,6 @@ impl Backlog {
             }
         }
         resumable
-    }
-
-    /// A resume of `partitions` (from [`Backlog::take_resumable`]) failed: they
-    /// are still paused, and resumable at the next try.
-    pub fn still_paused(&mut self, partitions: &[i32]) {
-        for partition in partitions {
-            if let Some(parked) = self.partitions.get_mut(partition) {
-                parked.paused = true;
-            }
-        }
     }
 
     /// Records parked over every partition.

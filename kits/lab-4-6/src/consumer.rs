@@ -109,8 +109,10 @@ pub async fn run<E: Exercise>(
                         start_parked(&shared, &mut backlog, partition);
                         // Behind the parked ones (records start in offset order), or
                         // when the window is full. Either way the window has started
-                        // records of this partition, so it has an epoch; without one
-                        // (nothing started since its assignment) the record starts.
+                        // records of this partition under its current owner, so it
+                        // has an epoch. Without one (nothing started since it was
+                        // assigned, or revoked since), `start_parked` above has just
+                        // dropped any stale backlog and the window has room.
                         let must_wait = backlog.has(partition) || !window.has_room(partition);
                         match window.epoch(partition) {
                             Some(epoch) if must_wait => {
@@ -119,7 +121,10 @@ pub async fn run<E: Exercise>(
                                     pause(&consumer, &config.topic, partition, &stats);
                                 }
                             }
-                            _ => start(&shared, message),
+                            epoch => {
+                                debug_assert!(epoch.is_some() || !must_wait, "a partition without an epoch has nothing parked and room");
+                                start(&shared, message);
+                            }
                         }
                     }
                 }
@@ -200,7 +205,9 @@ fn pause<C: rdkafka::consumer::ConsumerContext>(
         Ok(()) => {
             stats.pauses.fetch_add(1, Ordering::Relaxed);
         }
-        // Revoked meanwhile: its next owner starts it afresh.
+        // Fails as a whole only for a closed consumer. (Pausing a partition
+        // revoked meanwhile is harmless: the rebalance callback resumes every
+        // partition it is assigned, see context.rs.)
         Err(error) => tracing::debug!("could not pause partition {partition}: {error}"),
     }
 }
@@ -246,13 +253,13 @@ fn start_all_parked<T: OffsetTracker>(
         return;
     }
     let mut list = TopicPartitionList::new();
-    for &partition in &resumable {
+    for partition in resumable {
         list.add_partition(topic, partition);
     }
+    // librdkafka queues the resume behind the pause (in order, per partition),
+    // and resuming a partition that is not paused does nothing: no failure to
+    // retry here. (It fails as a whole only for a closed consumer.)
     if let Err(error) = consumer.resume(&list) {
-        // Still paused: the next tick tries again (forgetting it would leave
-        // the partition paused for good, its backlog empty and nothing arriving).
-        backlog.still_paused(&resumable);
         tracing::debug!("could not resume {list:?}: {error}");
     }
 }

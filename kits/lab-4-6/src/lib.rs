@@ -24,8 +24,8 @@
 //! | `kits/lab-4-6/src/window.rs` | [`window::Window`]: the tracker behind a lock, what each partition holds | given (read it) |
 //! | `kits/lab-4-6/src/context.rs` | the rebalance callbacks: drain and commit a revoked partition before it goes | given (read it) |
 //! | `kits/lab-4-6/src/work.rs` | one record's work: the gateway, then its outcome report or dead letter, retried in place until acknowledged | given (read it) |
-//! | `kits/lab-4-6/src/consumer.rs` | the poll loop: start records, commit the committable, drain on shutdown | given (read it) |
-//! | `kits/lab-4-6/src/backlog.rs` | records that arrived while their window was full, and pausing when those fill too | given (read it) |
+//! | `kits/lab-4-6/src/consumer.rs` | the poll loop: start records or park them, pause a partition whose backlog is full and resume it at half, commit the committable, drain on shutdown | given (read it) |
+//! | `kits/lab-4-6/src/backlog.rs` | records that arrived while their window was full, in order, up to a limit | given (read it) |
 //! | `kits/lab-4-6/src/config.rs`, `stats.rs`, `running.rs` | a consumer's settings, its counters, a consumer as a task | given |
 //! | `kits/lab-4-6/src/runner.rs` | the `windowed-consumer` binary's `main` | given |
 //! | `harness/criteria/lab-4-6/src/` | the tracker's properties, the runs the criteria use, the throughput report and `cargo run -p lab-4-6` | the grader's |

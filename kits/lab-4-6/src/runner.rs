@@ -102,11 +102,12 @@ async fn print_progress(stats: Arc<WindowedStats>) {
             stats.processed.load(Ordering::Relaxed) + stats.dead_lettered.load(Ordering::Relaxed);
         if done != last {
             println!(
-                "{done} payments done ({} processed, {} dead-lettered), {}/s; {} forwards retried, {} pauses (window and backlog full)",
+                "{done} payments done ({} processed, {} dead-lettered), {}/s; {} forwards retried, {} records parked (window full), {} pauses (backlog full too)",
                 stats.processed.load(Ordering::Relaxed),
                 stats.dead_lettered.load(Ordering::Relaxed),
                 done - last,
                 stats.forward_failures.load(Ordering::Relaxed),
+                stats.parked.load(Ordering::Relaxed),
                 stats.pauses.load(Ordering::Relaxed),
             );
             last = done;
