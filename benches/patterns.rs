@@ -6,11 +6,16 @@
 //! | `dlq_only` | 4.2, the DLQ consumer (solution) | one DLQ produce; transient failures are given up |
 //! | `non_blocking` | 4.3, retry topics (solution) | one retry produce; a level retries after its delay |
 //!
-//! Two groups, for failure rates of 0%, 10% and 30% (half transient, half permanent):
+//! Two groups compare the patterns, for failure rates of 0%, 10% and 30% (half
+//! transient, half permanent):
 //! - `drain_100_payments`: from the first record polled to the last payment's final
 //!   outcome (processed, dead-lettered, or skipped);
 //! - `healthy_p99_latency`: the p99 of produce-to-processed for the healthy payments
 //!   of the same runs (criterion reports it as the "time" of an iteration).
+//!
+//! A third, `throughput_5000_payments` (`patterns/throughput.rs`), measures
+//! backlog throughput at zero processing cost: the raw loops, Lab 4.3's retry
+//! consumer and Lab 4.6's windowed consumer.
 //!
 //! Time runs at 5% of the seeds' (gateway 5 ms). Both retrying patterns use Lab
 //! 4.1's schedule, three attempts with 1 s and 2 s between them (50 and 100 ms
@@ -27,6 +32,9 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
+
+#[path = "patterns/throughput.rs"]
+mod throughput;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
@@ -220,6 +228,8 @@ fn patterns(c: &mut Criterion) {
     }
     latency.finish();
     println!("{}", summary());
+
+    throughput::group(c, &runtime, &broker);
 }
 
 /// A group whose iterations take seconds: 10 samples of one run each, and a

@@ -14,6 +14,7 @@
 //! | [`verdicts`] | what the topics should show for each payment, and where they differ |
 //! | [`report`] | the end-of-run report and the success checklist |
 //! | [`run`] | `cargo run -p lab-4-3`: baseline, run with failures, report |
+//! | [`throughput`] | the retry consumer's rate at zero processing cost, for `targets` and the bench |
 
 pub mod lateness;
 pub mod paths;
@@ -22,4 +23,5 @@ pub mod run;
 pub mod scenario;
 pub mod settled;
 pub mod thresholds;
+pub mod throughput;
 pub mod verdicts;

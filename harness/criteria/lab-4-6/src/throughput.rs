@@ -83,7 +83,7 @@ pub async fn measure<E: Exercise>(
     let (topic, _) =
         payments_topic(broker, "lab46-fair", PARTITIONS, PAYMENTS, failure_rate).await?;
     let fair = raw_consume_produce_commit(broker, &topic, PARTITIONS, PAYMENTS).await?;
-    let (windowed, windowed_done) = windowed_rate::<E>(broker, failure_rate).await?;
+    let (windowed, windowed_done) = windowed_rate::<E>(broker, PAYMENTS, failure_rate).await?;
     Ok(Throughput {
         payments: PAYMENTS,
         ceiling: per_second(PAYMENTS, ceiling),
@@ -95,14 +95,17 @@ pub async fn measure<E: Exercise>(
     })
 }
 
-/// `E`'s windowed consumer, free gateway: payments finished per second, from
-/// its first record until all are done (or the deadline).
-async fn windowed_rate<E: Exercise>(
+/// `E`'s windowed consumer on `count` payments, free gateway: payments
+/// finished per second from its first record until all are done (or
+/// [`WINDOWED_DEADLINE`]), and how many it finished. Shared with the `patterns`
+/// bench.
+pub async fn windowed_rate<E: Exercise>(
     broker: &Broker,
+    count: usize,
     failure_rate: f64,
 ) -> anyhow::Result<(f64, usize)> {
     let (topic, workload) =
-        payments_topic(broker, "lab46-windowed", PARTITIONS, PAYMENTS, failure_rate).await?;
+        payments_topic(broker, "lab46-windowed", PARTITIONS, count, failure_rate).await?;
     let dlq = harness::dead_letter::dlq_topic(&topic);
     let outcomes = outcomes_topic(&topic);
     create_topics(broker, &[(&dlq, PARTITIONS), (&outcomes, 1)]).await?;
@@ -138,13 +141,13 @@ async fn windowed_rate<E: Exercise>(
         WINDOWED_DEADLINE,
         Duration::from_millis(2),
         || match done() {
-            n if n >= PAYMENTS => Ok(()),
-            n => Err(format!("{n} of {PAYMENTS}")),
+            n if n >= count => Ok(()),
+            n => Err(format!("{n} of {count}")),
         },
     )
     .await;
     let elapsed = started.elapsed();
-    let finished_count = if finished.is_ok() { PAYMENTS } else { done() };
+    let finished_count = if finished.is_ok() { count } else { done() };
     running.stop().await?;
     Ok((per_second(finished_count, elapsed), finished_count))
 }

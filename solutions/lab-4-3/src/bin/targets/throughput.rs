@@ -1,81 +1,34 @@
 //! The throughput step of `targets`: the two raw loops (the baselines, shared in
-//! `harness::measure::throughput`) and the retry consumer, each on a fresh topic
-//! of the same payments.
+//! `harness::measure::throughput`) and the retry consumer
+//! (`lab_4_3_criteria::throughput`), each on a fresh topic of the same payments.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use harness::backoff::BackoffPolicy;
-use harness::clock::now_ms;
-use harness::gateway::Gateway;
-use harness::measure::throughput;
-use harness::topics::{create_topics, unique_name};
-use harness::workload::Workload;
-use harness::{wait, Broker};
+use harness::Broker;
 use lab_4_3_criteria::scenario::PARTITIONS;
-use lab_4_3_kit::pipeline::{GroupTimeouts, Pipeline};
-use lab_4_3_kit::running::{Role, RunningPipeline};
+use lab_4_3_criteria::throughput::{self, payments_topic};
 use lab_4_3_solution::Solution;
-
-/// Payments on a fresh topic of the pipeline's partition count (see
-/// `harness::measure::throughput::payments_topic`).
-async fn payments_topic(
-    broker: &Broker,
-    count: usize,
-    failure_rate: f64,
-) -> anyhow::Result<(String, Workload)> {
-    throughput::payments_topic(broker, "lab43-throughput", PARTITIONS, count, failure_rate).await
-}
 
 /// The ceiling: consume and commit, nothing else (the shared baseline).
 pub async fn raw_consume_and_commit(broker: &Broker, count: usize) -> anyhow::Result<Duration> {
     let (topic, _) = payments_topic(broker, count, 0.3).await?;
-    throughput::raw_consume_and_commit(broker, &topic, count).await
+    harness::measure::throughput::raw_consume_and_commit(broker, &topic, count).await
 }
 
 /// The fair baseline: consume, produce one record per payment, commit after the
 /// acks (the shared baseline).
 pub async fn raw_consume_produce_commit(broker: &Broker, count: usize) -> anyhow::Result<Duration> {
     let (topic, _) = payments_topic(broker, count, 0.3).await?;
-    throughput::raw_consume_produce_commit(broker, &topic, PARTITIONS, count).await
+    harness::measure::throughput::raw_consume_produce_commit(broker, &topic, PARTITIONS, count)
+        .await
 }
 
-/// The retry consumer alone (no levels), free gateway, `failure_rate` failures:
-/// from its first record until every payment is processed, sent to retry-1, or
-/// dead-lettered.
+/// The retry consumer alone (no levels), free gateway, `failure_rate` failures
+/// (the measurement is shared with the `patterns` bench).
 pub async fn retry_consumer_throughput(
     broker: &Broker,
     count: usize,
     failure_rate: f64,
 ) -> anyhow::Result<Duration> {
-    let (topic, workload) = payments_topic(broker, count, failure_rate).await?;
-    let gateway = Gateway::new(workload.gateway.mix.clone()).with_processing_time(Duration::ZERO);
-    let mut pipeline = Pipeline::new(&topic, BackoffPolicy::seed_levels(), gateway);
-    pipeline.consumer_group = unique_name("retry-payment-processor");
-    pipeline.timeouts = GroupTimeouts::PRODUCTION;
-    let other_topics: Vec<(String, i32)> =
-        pipeline.topics(PARTITIONS).into_iter().skip(1).collect();
-    let refs: Vec<(&str, i32)> = other_topics.iter().map(|(n, p)| (n.as_str(), *p)).collect();
-    create_topics(broker, &refs).await?;
-    let running = RunningPipeline::<Solution>::start(broker, pipeline, &[Role::Consumer])?;
-    let stats = running.stats.clone();
-    let handled = || {
-        stats.processed.load(Ordering::Relaxed)
-            + stats.dead_lettered.load(Ordering::Relaxed)
-            + stats.sent_to_level[1].load(Ordering::Relaxed)
-    };
-    wait::until(
-        "the retry consumer to handle every payment",
-        Duration::from_secs(300),
-        Duration::from_millis(5),
-        || match handled() as usize {
-            n if n >= count => Ok(()),
-            n => Err(format!("{n} of {count}")),
-        },
-    )
-    .await?;
-    let finished = now_ms();
-    let first = stats.first_record_at_ms.load(Ordering::Relaxed);
-    running.stop().await?;
-    Ok(Duration::from_millis((finished - first).max(0) as u64))
+    throughput::retry_consumer_throughput::<Solution>(broker, count, failure_rate).await
 }

@@ -1,0 +1,167 @@
+//! The `throughput_5000_payments` group of the `patterns` bench: how fast each
+//! consumer gets through a backlog at zero processing cost, against the two raw
+//! loops measured on the same broker in the same run.
+//!
+//! | member | what it does per record |
+//! |---|---|
+//! | `raw_consume_and_commit` | nothing: the ceiling (commits every 500) |
+//! | `raw_consume_produce_commit` | produces one record, commits after the acks: the fair baseline |
+//! | `retry_consumer` | Lab 4.3's solution: outcome report or forward, each awaited in turn |
+//! | `windowed` | Lab 4.6's solution: a window of forwards in flight, the finished prefix committed |
+//!
+//! Every payment must be reported or forwarded, so the fair baseline is the
+//! one to compare with (the target is 0.5 of it at 30% failures).
+//! Criterion reports each member as elements (payments) per second.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use harness::measure::throughput::{raw_consume_and_commit, raw_consume_produce_commit};
+use harness::Broker;
+
+/// Payments per run: enough that the raw loops run for a tenth of a second or
+/// more, few enough that the retry consumer (about 450/s) takes about 11 s.
+pub const PAYMENTS: usize = 5_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Member {
+    Ceiling,
+    FairBaseline,
+    RetryConsumer(u32),
+    Windowed(u32),
+}
+
+impl Member {
+    fn id(self) -> BenchmarkId {
+        match self {
+            Member::Ceiling => BenchmarkId::new("raw_consume_and_commit", "0pct_failures"),
+            Member::FairBaseline => BenchmarkId::new("raw_consume_produce_commit", "0pct_failures"),
+            Member::RetryConsumer(pct) => {
+                BenchmarkId::new("retry_consumer", format!("{pct}pct_failures"))
+            }
+            Member::Windowed(pct) => BenchmarkId::new("windowed", format!("{pct}pct_failures")),
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Member::Ceiling => "raw consume and commit (ceiling)".to_string(),
+            Member::FairBaseline => "raw consume, produce, commit (fair baseline)".to_string(),
+            Member::RetryConsumer(pct) => format!("Lab 4.3 retry consumer, {pct}% failures"),
+            Member::Windowed(pct) => format!(
+                "Lab 4.6 windowed consumer (window {}), {pct}% failures",
+                <lab_4_6_solution::Solution as lab_4_6_kit::Exercise>::WINDOW
+            ),
+        }
+    }
+
+    const ALL: [Member; 6] = [
+        Member::Ceiling,
+        Member::FairBaseline,
+        Member::RetryConsumer(0),
+        Member::RetryConsumer(30),
+        Member::Windowed(0),
+        Member::Windowed(30),
+    ];
+}
+
+/// The time one member takes for [`PAYMENTS`] payments, on a fresh topic.
+async fn run_once(broker: &Broker, member: Member) -> anyhow::Result<Duration> {
+    let rate = |pct: u32| f64::from(pct) / 100.0;
+    match member {
+        Member::Ceiling => {
+            let (topic, _) =
+                lab_4_3_criteria::throughput::payments_topic(broker, PAYMENTS, 0.3).await?;
+            raw_consume_and_commit(broker, &topic, PAYMENTS).await
+        }
+        Member::FairBaseline => {
+            let (topic, _) =
+                lab_4_3_criteria::throughput::payments_topic(broker, PAYMENTS, 0.3).await?;
+            let partitions = lab_4_3_criteria::scenario::PARTITIONS;
+            raw_consume_produce_commit(broker, &topic, partitions, PAYMENTS).await
+        }
+        Member::RetryConsumer(pct) => {
+            lab_4_3_criteria::throughput::retry_consumer_throughput::<lab_4_3_solution::Solution>(
+                broker,
+                PAYMENTS,
+                rate(pct),
+            )
+            .await
+        }
+        Member::Windowed(pct) => {
+            let (per_second, done) = lab_4_6_criteria::throughput::windowed_rate::<
+                lab_4_6_solution::Solution,
+            >(broker, PAYMENTS, rate(pct))
+            .await?;
+            anyhow::ensure!(
+                done == PAYMENTS,
+                "the windowed consumer finished {done} of {PAYMENTS} payments in time"
+            );
+            Ok(Duration::from_secs_f64(
+                PAYMENTS as f64 / per_second.max(1.0),
+            ))
+        }
+    }
+}
+
+/// Every run's time, by member, for the summary's ratios.
+static MEASURED: Mutex<BTreeMap<Member, Vec<Duration>>> = Mutex::new(BTreeMap::new());
+
+fn measured() -> std::sync::MutexGuard<'static, BTreeMap<Member, Vec<Duration>>> {
+    MEASURED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Run the group, then print its ratios.
+pub fn group(c: &mut Criterion, runtime: &tokio::runtime::Runtime, broker: &Broker) {
+    let mut group = super::slow_group(c, "throughput_5000_payments");
+    group.throughput(Throughput::Elements(PAYMENTS as u64));
+    for member in Member::ALL {
+        group.bench_function(member.id(), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let took = runtime
+                            .block_on(run_once(broker, member))
+                            .expect("a throughput run");
+                        measured().entry(member).or_default().push(took);
+                        took
+                    })
+                    .sum()
+            })
+        });
+    }
+    group.finish();
+    println!("{}", summary());
+}
+
+/// Median rates of this run, and their ratios to both raw loops.
+fn summary() -> String {
+    let all = measured();
+    let rate = |member: Member| {
+        let mut times = all.get(&member).cloned().unwrap_or_default();
+        times.sort();
+        times
+            .get(times.len() / 2)
+            .map(|median| PAYMENTS as f64 / median.as_secs_f64().max(1e-9))
+            .unwrap_or_default()
+    };
+    let (ceiling, fair) = (rate(Member::Ceiling), rate(Member::FairBaseline));
+    let mut table = harness::measure::summary::table(&[
+        "consumer",
+        "payments/s (median)",
+        "÷ fair baseline (target at 30%: 0.5)",
+        "÷ ceiling",
+    ]);
+    for member in Member::ALL {
+        let per_second = rate(member);
+        table.add_row(vec![
+            member.label(),
+            format!("{per_second:.0}"),
+            format!("{:.3}", per_second / fair.max(1.0)),
+            format!("{:.3}", per_second / ceiling.max(1.0)),
+        ]);
+    }
+    format!("Throughput measured in this run ({PAYMENTS} payments per run, zero processing cost):\n{table}")
+}
