@@ -1,4 +1,5 @@
-//! The last line of every lab's `cargo run -p lab-4-N`: what to do next.
+//! The end of every lab's `cargo run -p lab-4-N`: its checklist, rendered and
+//! read back, and the last line, what to do next.
 //!
 //! One helper, so every lab says it the same way: when a check failed, the
 //! file to edit and the commands that re-check and grade it; when every check
@@ -27,6 +28,22 @@ pub fn next_step(lab: &str, passed: bool, exercise_file: &str) -> String {
             "next: run `cargo grade {lab}` to grade it (`cargo grade --all` grades every lab): that was the last lab"
         ),
     }
+}
+
+/// A "Success criteria:" checklist, one line per item: ✅ passed, ❌ failed,
+/// ➖ not checked (`None`: the run gave the item nothing to check, which is
+/// never a pass). [`checklist_passed`] reads it back.
+pub fn render_checklist(items: &[(Option<bool>, String)]) -> String {
+    let mut text = String::from("Success criteria:\n");
+    for (mark, item) in items {
+        let line = match mark {
+            Some(true) => format!("  ✅ {item}\n"),
+            Some(false) => format!("  ❌ {item}\n"),
+            None => format!("  ➖ not checked: {item}: this run gave it nothing to check\n"),
+        };
+        text.push_str(&line);
+    }
+    text
 }
 
 /// Did a rendered checklist pass? Its failed items are marked ❌ (a "not

@@ -1,7 +1,6 @@
 //! The Lab 4.2 run, as reusable pieces: `cargo run -p lab-4-2` and the graded
 //! criteria in `tests/lab_4_2/` both use [`DlqRun`].
 
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -259,16 +258,5 @@ pub fn checklist(run: &Settled, baseline: &Settled, report: &DlqReport) -> Strin
             ),
         ),
     ];
-    let mut text = String::from("Success criteria:\n");
-    for (mark, item) in &items {
-        let _ = match mark {
-            Some(true) => writeln!(text, "  ✅ {item}"),
-            Some(false) => writeln!(text, "  ❌ {item}"),
-            None => writeln!(
-                text,
-                "  ➖ not checked: {item}: this run gave it nothing to check"
-            ),
-        };
-    }
-    text
+    criteria::next::render_checklist(&items)
 }

@@ -3,7 +3,6 @@
 //! generic over the [`Exercise`]. It lives with the grader's judgement (not in
 //! the kit) because the checklist must be the very code the criteria use.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use clap::Parser;
@@ -184,16 +183,5 @@ fn checklist<E: Exercise>(
             ),
         ),
     ];
-    let mut text = String::from("Success criteria:\n");
-    for (mark, item) in &items {
-        let _ = match mark {
-            Some(true) => writeln!(text, "  ✅ {item}"),
-            Some(false) => writeln!(text, "  ❌ {item}"),
-            None => writeln!(
-                text,
-                "  ➖ not checked: {item}: this run gave it nothing to check"
-            ),
-        };
-    }
-    text
+    criteria::next::render_checklist(&items)
 }
