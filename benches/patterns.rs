@@ -13,7 +13,7 @@
 //! - `healthy_p99_latency`: the p99 of produce-to-processed for the healthy payments
 //!   of the same runs (criterion reports it as the "time" of an iteration).
 //!
-//! A third, `throughput_5000_payments` (`patterns/throughput.rs`), measures
+//! A third, `throughput` (`patterns/throughput.rs`), measures
 //! backlog throughput at zero processing cost: the raw loops, Lab 4.3's retry
 //! consumer and Lab 4.6's windowed consumer.
 //!

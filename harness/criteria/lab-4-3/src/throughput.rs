@@ -1,6 +1,6 @@
 //! The retry consumer's throughput at zero processing cost, on a fresh topic of
 //! its own, measured the way the raw baselines (`harness::measure::throughput`)
-//! are: from its first record to its last payment handled. `targets` and the
+//! are: from its first record until its last payment is handled and committed. `targets` and the
 //! `patterns` bench report it against those baselines, in the same run.
 
 use std::sync::atomic::Ordering;
@@ -36,7 +36,8 @@ pub async fn payments_topic(
 
 /// `E`'s retry consumer alone (no levels), free gateway, `failure_rate`
 /// failures: the time from its first record until every payment is processed,
-/// sent to retry-1, or dead-lettered.
+/// sent to retry-1, or dead-lettered, and the group has committed the end of
+/// the topic (where the raw loops' clocks stop too).
 pub async fn retry_consumer_throughput<E: Exercise>(
     broker: &Broker,
     count: usize,
@@ -45,7 +46,8 @@ pub async fn retry_consumer_throughput<E: Exercise>(
     let (topic, workload) = payments_topic(broker, count, failure_rate).await?;
     let gateway = Gateway::new(workload.gateway.mix.clone()).with_processing_time(Duration::ZERO);
     let mut pipeline = Pipeline::new(&topic, BackoffPolicy::seed_levels(), gateway);
-    pipeline.consumer_group = unique_name("retry-payment-processor");
+    let group = unique_name("retry-payment-processor");
+    pipeline.consumer_group = group.clone();
     pipeline.timeouts = GroupTimeouts::PRODUCTION;
     let other_topics: Vec<(String, i32)> =
         pipeline.topics(PARTITIONS).into_iter().skip(1).collect();
@@ -68,6 +70,7 @@ pub async fn retry_consumer_throughput<E: Exercise>(
         },
     )
     .await?;
+    throughput::wait_committed_to_the_end(broker, &topic, PARTITIONS, &group, DEADLINE).await?;
     let finished = now_ms();
     let first = stats.first_record_at_ms.load(Ordering::Relaxed);
     running.stop().await?;

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use criteria::ledger::{Accounting, Ledger};
 use harness::dead_letter::dlq_topic;
 use harness::gateway::FailureMix;
+use harness::measure::throughput::{commit_probe, committed_to_the_end};
 use harness::outcomes::{outcomes_topic, Outcome, OutcomeWatcher};
 use harness::payments::PoisonRates;
 use harness::producer::{payment_producer, produce_payments, Delivered};
@@ -17,8 +17,6 @@ use lab_4_6_kit::config::WindowedConfig;
 use lab_4_6_kit::running::RunningWindowed;
 use lab_4_6_kit::stats::WindowedStats;
 use lab_4_6_kit::Exercise;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
 
 /// Partitions of the input and DLQ topics in a run.
 pub const PARTITIONS: i32 = 3;
@@ -194,13 +192,7 @@ impl WindowedRun {
     }
 
     async fn wait_until_decided(&self, deadline: Duration) -> anyhow::Result<Vec<Outcome>> {
-        let probe: BaseConsumer = self
-            .broker
-            .client_config()
-            .set("group.id", &self.group)
-            .set("enable.auto.commit", "false")
-            .create()
-            .context("creating a commit probe")?;
+        let probe = commit_probe(&self.broker, &self.group)?;
         let started = Instant::now();
         // (since when, with how many outcomes) the group has been at the end.
         let mut at_the_end: Option<(Instant, usize)> = None;
@@ -210,7 +202,7 @@ impl WindowedRun {
                 Ok(()) => return Ok(seen),
                 Err(progress) => progress,
             };
-            if committed_to_the_end(&probe, &self.input_topic) {
+            if committed_to_the_end(&probe, &self.input_topic, PARTITIONS) {
                 match at_the_end {
                     Some((since, count)) if count == seen.len() => {
                         if since.elapsed() >= QUIET {
@@ -236,24 +228,3 @@ impl WindowedRun {
 /// How long the group must sit at the end of its topic, with no new outcome,
 /// before the missing payments count as lost.
 pub const QUIET: Duration = Duration::from_secs(3);
-
-/// Has the group committed the end of every partition of `topic`? (Blocking
-/// broker calls of a few ms each; only the settle loop makes them.)
-fn committed_to_the_end(probe: &BaseConsumer, topic: &str) -> bool {
-    let timeout = Duration::from_secs(5);
-    let mut list = TopicPartitionList::new();
-    for partition in 0..PARTITIONS {
-        list.add_partition(topic, partition);
-    }
-    let Ok(committed) = probe.committed_offsets(list, timeout) else {
-        return false;
-    };
-    committed.elements().iter().all(|element| {
-        let Offset::Offset(offset) = element.offset() else {
-            return false;
-        };
-        probe
-            .fetch_watermarks(topic, element.partition(), timeout)
-            .is_ok_and(|(_, high)| offset >= high)
-    })
-}

@@ -15,10 +15,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::Message;
+use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::gateway::FailureMix;
 use crate::payments::PoisonRates;
@@ -177,4 +177,66 @@ pub async fn raw_consume_produce_commit(
         }
     }
     Ok(first.map(|f| f.elapsed()).unwrap_or_default())
+}
+
+/// Has `probe`'s group committed the end of every partition of `topic`? Each
+/// call makes `partitions + 1` blocking broker round trips (a few ms in all).
+pub fn committed_to_the_end(probe: &BaseConsumer, topic: &str, partitions: i32) -> bool {
+    let timeout = Duration::from_secs(5);
+    let mut list = TopicPartitionList::new();
+    for partition in 0..partitions {
+        list.add_partition(topic, partition);
+    }
+    let Ok(committed) = probe.committed_offsets(list, timeout) else {
+        return false;
+    };
+    committed.elements().iter().all(|element| {
+        let Offset::Offset(offset) = element.offset() else {
+            return false;
+        };
+        probe
+            .fetch_watermarks(topic, element.partition(), timeout)
+            .is_ok_and(|(_, high)| offset >= high)
+    })
+}
+
+/// A client of `group` that reads its committed offsets and never joins it (it
+/// neither subscribes nor commits).
+pub fn commit_probe(broker: &Broker, group: &str) -> anyhow::Result<BaseConsumer> {
+    broker
+        .client_config()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .context("creating a commit probe")
+}
+
+/// Wait until `group` has committed the end of every partition of `topic`, for
+/// at most `deadline`: where a pipeline's clock stops, as the raw loops' clocks
+/// stop at their last commit's acknowledgement. The probe runs on a blocking
+/// thread, so the pipeline's own tasks keep the runtime.
+pub async fn wait_committed_to_the_end(
+    broker: &Broker,
+    topic: &str,
+    partitions: i32,
+    group: &str,
+    deadline: Duration,
+) -> anyhow::Result<()> {
+    let probe = commit_probe(broker, group)?;
+    let topic = topic.to_string();
+    let group = group.to_string();
+    tokio::task::spawn_blocking(move || {
+        let until = Instant::now() + deadline;
+        while !committed_to_the_end(&probe, &topic, partitions) {
+            anyhow::ensure!(
+                Instant::now() < until,
+                "group {group} had not committed the end of {topic} after {} s",
+                deadline.as_secs()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    })
+    .await
+    .context("the commit probe's thread panicked")?
 }
