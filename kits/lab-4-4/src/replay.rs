@@ -109,7 +109,8 @@ pub struct Replay<'a> {
     topology: &'a Topology,
     dry_run: bool,
     sent_to: Mutex<BTreeMap<String, usize>>,
-    /// Original records replayed by this run so far.
+    /// Original records this run replayed, or claimed through
+    /// [`Replay::already_replayed`].
     originals_this_run: Mutex<BTreeSet<(String, i32, i64)>>,
 }
 
@@ -131,6 +132,12 @@ impl<'a> Replay<'a> {
     /// Was `entry` replayed already: by an earlier run (per the journal), or by
     /// this run through another dead letter of the same original record (the
     /// pipeline is at-least-once, so one record can be dead-lettered twice)?
+    ///
+    /// The first call for an original record *claims* it for this run: ask in
+    /// DLQ order, and send what was not claimed before. So a replay that decides
+    /// first and sends many at once afterwards (or a dry run, which never calls
+    /// [`Replay::record_replayed`]) still replays each original once. A failed
+    /// send ends the run, and the next run starts from the journal, unclaimed.
     pub fn already_replayed(&self, entry: &DlqEntry) -> bool {
         let Some(original) = original_of(entry) else {
             return self.replayed.covers(entry);
@@ -141,11 +148,7 @@ impl<'a> Replay<'a> {
         if this_run.contains(&original) || self.replayed.covers(entry) {
             return true;
         }
-        // A dry run never calls record_replayed: note the original here, so its
-        // count matches what the real run would send.
-        if self.dry_run {
-            this_run.insert(original);
-        }
+        this_run.insert(original);
         false
     }
 
