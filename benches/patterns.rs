@@ -244,16 +244,14 @@ fn slow_group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTi
 }
 
 /// Ratios taken in this run: each pattern against itself at 0% failures, and
-/// each against DLQ-only at the same rate.
+/// each against DLQ-only at the same rate. A pattern or a baseline that a filter
+/// (`cargo bench -- throughput`) left out is "not measured", never a 0.
 fn summary() -> String {
     let all = measured();
     let median = |pattern: Pattern, pct: u32, pick: fn(&Measured) -> Duration| {
-        let mut values: Vec<Duration> = all
-            .get(&(pattern, pct))
-            .map(|v| v.iter().map(pick).collect())
-            .unwrap_or_default();
+        let mut values: Vec<Duration> = all.get(&(pattern, pct))?.iter().map(pick).collect();
         values.sort();
-        values.get(values.len() / 2).copied().unwrap_or_default()
+        values.get(values.len() / 2).copied()
     };
     let mut table = harness::measure::summary::table(&[
         "pattern",
@@ -264,11 +262,20 @@ fn summary() -> String {
         "healthy p99 (median)",
         "healthy p99 ÷ same pattern at 0%",
     ]);
+    let ratio = |a: Duration, b: Option<Duration>| match b {
+        Some(b) => format!("{:.2}", harness::measure::ratio(a, b)),
+        None => "not measured".to_string(),
+    };
+    let mut rows = 0;
     for pct in FAILURE_RATES.map(|r| (r * 100.0).round() as u32) {
         for pattern in Pattern::ALL {
-            let drain = median(pattern, pct, |m| m.drain);
-            let p99 = median(pattern, pct, |m| m.healthy_p99);
-            let ratio = |a: Duration, b: Duration| format!("{:.2}", harness::measure::ratio(a, b));
+            let (Some(drain), Some(p99)) = (
+                median(pattern, pct, |m| m.drain),
+                median(pattern, pct, |m| m.healthy_p99),
+            ) else {
+                continue;
+            };
+            rows += 1;
             table.add_row(vec![
                 pattern.name().to_string(),
                 format!("{pct}%"),
@@ -279,6 +286,9 @@ fn summary() -> String {
                 ratio(p99, median(pattern, 0, |m| m.healthy_p99)),
             ]);
         }
+    }
+    if rows == 0 {
+        return "Pattern ratios: not measured in this run (no pattern benchmark ran)".to_string();
     }
     format!("Ratios measured in this run ({PAYMENTS} payments per run):\n{table}")
 }
