@@ -243,15 +243,20 @@ fn slow_group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTi
     group
 }
 
+/// The median of one benchmark's runs, `None` when it did not run (both summaries
+/// use it: a filtered-out benchmark is "not measured", never a 0).
+fn median_of(mut runs: Vec<Duration>) -> Option<Duration> {
+    runs.sort();
+    runs.get(runs.len() / 2).copied()
+}
+
 /// Ratios taken in this run: each pattern against itself at 0% failures, and
 /// each against DLQ-only at the same rate. A pattern or a baseline that a filter
 /// (`cargo bench -- throughput`) left out is "not measured", never a 0.
 fn summary() -> String {
     let all = measured();
     let median = |pattern: Pattern, pct: u32, pick: fn(&Measured) -> Duration| {
-        let mut values: Vec<Duration> = all.get(&(pattern, pct))?.iter().map(pick).collect();
-        values.sort();
-        values.get(values.len() / 2).copied()
+        median_of(all.get(&(pattern, pct))?.iter().map(pick).collect())
     };
     let mut table = harness::measure::summary::table(&[
         "pattern",
@@ -266,7 +271,6 @@ fn summary() -> String {
         Some(b) => format!("{:.2}", harness::measure::ratio(a, b)),
         None => "not measured".to_string(),
     };
-    let mut rows = 0;
     for pct in FAILURE_RATES.map(|r| (r * 100.0).round() as u32) {
         for pattern in Pattern::ALL {
             let (Some(drain), Some(p99)) = (
@@ -275,7 +279,6 @@ fn summary() -> String {
             ) else {
                 continue;
             };
-            rows += 1;
             table.add_row(vec![
                 pattern.name().to_string(),
                 format!("{pct}%"),
@@ -287,7 +290,7 @@ fn summary() -> String {
             ]);
         }
     }
-    if rows == 0 {
+    if table.is_empty() {
         return "Pattern ratios: not measured in this run (no pattern benchmark ran)".to_string();
     }
     format!("Ratios measured in this run ({PAYMENTS} payments per run):\n{table}")

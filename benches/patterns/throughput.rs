@@ -160,9 +160,7 @@ pub fn group(c: &mut Criterion, runtime: &tokio::runtime::Runtime, broker: &Brok
 fn summary() -> String {
     let all = measured();
     let rate = |member: Member| {
-        let mut times = all.get(&member)?.clone();
-        times.sort();
-        let median = times.get(times.len() / 2)?;
+        let median = super::median_of(all.get(&member)?.clone())?;
         Some(member.payments() as f64 / median.as_secs_f64().max(1e-9))
     };
     let (ceiling, fair) = (rate(Member::Ceiling), rate(Member::FairBaseline));
@@ -176,12 +174,10 @@ fn summary() -> String {
         "÷ fair baseline (target at 30%: 0.5)",
         "÷ ceiling",
     ]);
-    let mut rows = 0;
     for member in Member::ALL {
         let Some(per_second) = rate(member) else {
             continue;
         };
-        rows += 1;
         table.add_row(vec![
             member.label(),
             format!("{per_second:.0}"),
@@ -189,7 +185,7 @@ fn summary() -> String {
             ratio(per_second, ceiling),
         ]);
     }
-    if rows == 0 {
+    if table.is_empty() {
         return "Throughput: not measured in this run (no throughput benchmark ran)".to_string();
     }
     format!("Throughput measured in this run (zero processing cost; {PAYMENTS} payments per run, {RETRY_PAYMENTS} for the retry consumer; each clock stops once the topic's end is committed):\n{table}")

@@ -10,7 +10,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[error(
     "timed out after {} waiting for {what}; last seen: {last_seen}",
-    humantime::format_duration(Duration::from_millis(waited.as_millis() as u64))
+    humantime::format_duration(crate::clock::whole_ms(*waited))
 )]
 pub struct TimedOut {
     pub what: String,

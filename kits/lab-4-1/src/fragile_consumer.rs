@@ -204,7 +204,7 @@ fn process_with_blocking_retries(
                     tracing::warn!(
                         target: "payment",
                         "payment {payment_id} will retry in {:?} (attempt {}/{})",
-                        round_to_ms(backoff),
+                        harness::clock::whole_ms(backoff),
                         attempt + 2,
                         config.max_retries
                     );
@@ -216,11 +216,6 @@ fn process_with_blocking_retries(
         }
     }
     Ok(())
-}
-
-/// `1.234s`, `250ms`: a delay as a student reads it (jitter's nanoseconds dropped).
-fn round_to_ms(delay: Duration) -> Duration {
-    Duration::from_millis(delay.as_millis() as u64)
 }
 
 fn commit(

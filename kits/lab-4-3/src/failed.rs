@@ -127,7 +127,7 @@ impl Failed<'_> {
             target: "payment",
             "payment {} will retry in {:?} (retry {}/{}) via {}",
             self.payment_id(),
-            round_to_ms(hop.delay),
+            harness::clock::whole_ms(hop.delay),
             hop.level,
             self.worker.pipeline.levels(),
             hop.topic
@@ -368,9 +368,4 @@ impl Failed<'_> {
             harness::outcomes::payment_id_of(self.message)
         )
     }
-}
-
-/// `1.234s`, `250ms`: a delay as a student reads it (jitter's nanoseconds dropped).
-pub(crate) fn round_to_ms(delay: Duration) -> Duration {
-    Duration::from_millis(delay.as_millis() as u64)
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use harness::clock::now_ms;
+use harness::clock::{now_ms, whole_ms};
 use harness::dead_letter::DeadLetterError;
 use harness::headers::RawHeader;
 use harness::Broker;
@@ -272,9 +272,9 @@ pub async fn run_replay<E: Exercise>(
     // The DLQ and the journal are read at the same time: once the sends are in
     // flight, these two reads are about half of a replay's time (measured on
     // 20,000 dead letters: 370 ms and 160 ms one after the other, about 400 ms
-    // together, against about 500 ms of sending). Their order does not matter: this service runs one operation at a
-    // time, and two processes replaying at once are not kept apart by reading the
-    // journal last either.
+    // together, against about 500 ms of sending). Their order does not matter:
+    // this service runs one operation at a time, and two processes replaying at
+    // once are not kept apart by reading the journal last either.
     let started = std::time::Instant::now();
     let journal = ReplayJournal::new(broker, &topology.pipeline.dlq_topic, producer.clone());
     let (snapshot, replayed) = tokio::try_join!(
@@ -311,12 +311,12 @@ pub async fn run_replay<E: Exercise>(
         "replay {}: read the DLQ ({} dead letters) and its journal in {:?}, then {} in {:?}",
         replay.run.id,
         snapshot.entries.len(),
-        truncate_to_ms(read),
+        whole_ms(read),
         match &result {
             Ok(summary) => format!("replayed {}", summary.replayed),
             Err(error) => format!("failed ({error:#})"),
         },
-        truncate_to_ms(replaying.elapsed())
+        whole_ms(replaying.elapsed())
     );
     let summary = result?;
     let sent = replay.sent_to.lock().map(|s| s.clone()).unwrap_or_default();
@@ -324,9 +324,4 @@ pub async fn run_replay<E: Exercise>(
         sent_to: sent,
         ..summary
     })
-}
-
-/// `1.234s` rather than `1.234567891s`, for a log line.
-fn truncate_to_ms(elapsed: Duration) -> Duration {
-    Duration::from_millis(elapsed.as_millis() as u64)
 }
