@@ -150,6 +150,11 @@ async fn start_container() -> Result<Broker, BrokerError> {
                     // The same broker settings as docker-compose.yml and scripts/kafka-local.
                     .with_env_var("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
                     .with_env_var("KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS", "1000")
+                    // Lab 4.5: the consumer protocol's session is the broker's (see docker-compose.yml).
+                    .with_env_var("KAFKA_GROUP_CONSUMER_MIN_SESSION_TIMEOUT_MS", "1000")
+                    .with_env_var("KAFKA_GROUP_CONSUMER_SESSION_TIMEOUT_MS", "6000")
+                    .with_env_var("KAFKA_GROUP_CONSUMER_MIN_HEARTBEAT_INTERVAL_MS", "500")
+                    .with_env_var("KAFKA_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS", "1000")
                     .with_env_var("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
                     .with_env_var("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
                     .with_env_var("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")

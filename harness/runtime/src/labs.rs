@@ -13,6 +13,7 @@
 //! | 4.2 | `lab-4-2.payment_requests` | `-dlq`, `-outcomes` | `lab-4-2.dlq-payment-processor` |
 //! | 4.3 | `lab-4-3.payment_requests` | `-retry-N`, `-dlq`, `-outcomes` | `lab-4-3.retry-payment-processor`, `lab-4-3.retry-processor-N` |
 //! | 4.4 | `lab-4-4.payment_requests` | `-retry-N`, `-dlq`, `-parking`, `-dlq-replayed`, `-outcomes` | `lab-4-4.payment-service`, `lab-4-4.payment-service-retry-N` |
+//! | 4.5 | `lab-4-5.orders` (seed 003's 6-partition topic) | `-outcomes`, `-member-events` | `lab-4-5.rebalance-demo` |
 //! | 4.6 | `lab-4-6.payment_requests` | `-dlq`, `-outcomes` | `lab-4-6.windowed-payment-processor` |
 //!
 //! Derived topics follow the live topic (`lab-4-3.payment_requests-retry-1`), so
@@ -37,6 +38,8 @@ pub enum Lab {
     Lab43,
     #[value(name = "lab-4-4")]
     Lab44,
+    #[value(name = "lab-4-5")]
+    Lab45,
     #[value(name = "lab-4-6")]
     Lab46,
 }
@@ -49,6 +52,7 @@ impl Lab {
             Lab::Lab42 => "lab-4-2",
             Lab::Lab43 => "lab-4-3",
             Lab::Lab44 => "lab-4-4",
+            Lab::Lab45 => "lab-4-5",
             Lab::Lab46 => "lab-4-6",
         }
     }
@@ -58,9 +62,13 @@ impl Lab {
         format!("{}.", self.id())
     }
 
-    /// The lab's live topic: `lab-4-N.payment_requests`.
+    /// The lab's live topic: `lab-4-N.payment_requests` (Lab 4.5: seed 003's
+    /// `orders`, the topic its rebalancing step scales consumers on).
     pub fn topic(self) -> String {
-        self.name(SEED_TOPIC)
+        match self {
+            Lab::Lab45 => self.name("orders"),
+            _ => self.name(SEED_TOPIC),
+        }
     }
 
     /// A seed's name (a group, a topic) in the lab's namespace: `lab-4-N.<seed_name>`.
@@ -83,6 +91,8 @@ impl Lab {
             Lab::Lab42 | Lab::Lab43 => 0.2,
             // Lab 4.4's bank fails only through its deployed bug.
             Lab::Lab44 => 0.0,
+            // Lab 4.5 is about who owns a partition, not about failures.
+            Lab::Lab45 => 0.0,
             // Lab 4.6 measures the pipeline at the 30% failures.
             Lab::Lab46 => 0.3,
         }
@@ -95,6 +105,7 @@ impl Lab {
             Lab::Lab42 => "dlq-consumer",
             Lab::Lab43 => "retry-consumer",
             Lab::Lab44 => "payment-service",
+            Lab::Lab45 => "rebalance-consumer",
             Lab::Lab46 => "windowed-consumer",
         }
     }

@@ -6,7 +6,9 @@
 //! passed, the grade command and the next lab.
 
 /// The labs, in the order a student does them.
-const LABS: [&str; 5] = ["lab-4-1", "lab-4-2", "lab-4-3", "lab-4-4", "lab-4-6"];
+const LABS: [&str; 6] = [
+    "lab-4-1", "lab-4-2", "lab-4-3", "lab-4-4", "lab-4-5", "lab-4-6",
+];
 
 /// The `next: ...` line for `lab` (`lab-4-N`), whose student file is
 /// `exercise_file`, after a run whose checks all passed (`passed`) or not.

@@ -1,0 +1,26 @@
+//! # Lab 4.5's judgement
+//!
+//! The scaled scenario with real member processes, the ownership timeline, the
+//! measurements per strategy, the verdicts, and `cargo run -p lab-4-5`.
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`members`] | member processes: start, SIGTERM (a graceful leave), SIGKILL (a crash) |
+//! | [`tail`] | reading the member events and outcomes as they arrive, without a group |
+//! | [`scenario`] | one strategy's run: a steady producer, members scaled 1 → 2 → 3 → 2 → 1 |
+//! | [`ownership`] | who owned which partition when, from the member events |
+//! | [`analysis`] | stop-the-world, unmoved pauses, moves, duplicates, losses, zombie writes, kill detection, the static restart |
+//! | [`checks`] | the criteria's verdicts, shared by the tests and the checklist |
+//! | [`timeline`] | the timeline as a text chart and an SVG |
+//! | [`report`] | the per-strategy table |
+//! | [`run`] | `cargo run -p lab-4-5` and the report binary |
+
+pub mod analysis;
+pub mod checks;
+pub mod members;
+pub mod ownership;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod tail;
+pub mod timeline;

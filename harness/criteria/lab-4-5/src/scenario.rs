@@ -1,0 +1,410 @@
+//! One strategy's run: a steady producer on a 6-partition topic, and members
+//! (real processes) scaled 1 → 2 → 3 → 2 → 1:
+//!
+//! | step | what | members after |
+//! |---|---|---|
+//! | 1 | `a1` starts (a static member, `group.instance.id = a`) | a1 |
+//! | 2 | `b1` joins | a1 b1 |
+//! | 3 | `c1` joins | a1 b1 c1 |
+//! | 4 | `c1` leaves gracefully (SIGTERM) | a1 b1 |
+//! | 5 | `a1` restarts as `a2`, same static id, within the session timeout | a2 b1 |
+//! | 6 | `b1` is killed (SIGKILL) | a2 |
+//!
+//! After each step it waits for the group to settle (every partition owned by
+//! exactly one live member), then for every partition to process a few more
+//! payments, or notes which stalled. Then the producer stops, the run waits for
+//! every payment to have an outcome (or for the deadline: the rest are lost),
+//! and the last member leaves.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use harness::clock::now_ms;
+use harness::outcomes::{outcomes_topic, Outcome, OutcomeStatus};
+use harness::payments::PaymentGenerator;
+use harness::producer::{payment_producer, produce_payments};
+use harness::topics::{create_topics, unique_name};
+use harness::{wait, Broker};
+use lab_4_5_kit::events::{events_topic, EventKind, MemberEvent};
+use lab_4_5_kit::member::{ChildMember, MemberConfig};
+use lab_4_5_kit::runner::PARTITIONS;
+use lab_4_5_kit::Strategy;
+
+use crate::members::{Launcher, Members};
+use crate::ownership::{moves_partitions, owners_at};
+use crate::tail::Tail;
+
+/// Payments per second: 10 per partition, so each partition's worker (50 ms a
+/// payment) is busy half the time and a revocation often finds one in hand.
+pub const RATE_PER_SECOND: usize = 60;
+/// Payments each partition must process after a step before the next one.
+const FLOW_AFTER_STEP: usize = 5;
+/// How long a partition may process nothing after a step before it counts as
+/// stalled (and the scenario moves on).
+const STALL_DEADLINE: Duration = Duration::from_secs(10);
+/// Time allowed for a rebalance to settle (a SIGKILL waits out a session).
+const SETTLE_DEADLINE: Duration = Duration::from_secs(60);
+/// After the producer stops: time for every payment to get its outcome.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Start,
+    Join,
+    Leave,
+    StaticRestart,
+    Kill,
+}
+
+/// One step of the run, as it happened.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub kind: StepKind,
+    /// `b1 joins`, for tables and the timeline's legend.
+    pub label: String,
+    pub member: String,
+    pub at_ms: i64,
+    /// When the last assignment or revocation that settled it happened.
+    pub settled_ms: i64,
+    pub live_after: Vec<String>,
+    /// Partitions that processed nothing for [`STALL_DEADLINE`] after it settled.
+    pub stalled: Vec<i32>,
+}
+
+/// Everything one strategy's run observed.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub strategy: Strategy,
+    pub topic: String,
+    pub group: String,
+    pub started_ms: i64,
+    pub ended_ms: i64,
+    pub steps: Vec<Step>,
+    pub events: Vec<MemberEvent>,
+    pub outcomes: Vec<Outcome>,
+    /// Every payment the producer had acknowledged.
+    pub produced: Vec<String>,
+    pub session_timeout_ms: u64,
+    pub logs: PathBuf,
+}
+
+impl Observed {
+    pub fn step(&self, kind: StepKind) -> Option<&Step> {
+        self.steps.iter().find(|s| s.kind == kind)
+    }
+
+    /// The processed outcomes (Lab 4.5's gateway never fails).
+    pub fn processed(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes
+            .iter()
+            .filter(|o| o.status == OutcomeStatus::Processed)
+    }
+}
+
+/// Run the scenario for `strategy`, members started by `launcher`.
+pub async fn run(
+    broker: &Broker,
+    strategy: Strategy,
+    launcher: Launcher,
+) -> anyhow::Result<Observed> {
+    let topic = unique_name(&format!("lab-4-5.orders-{strategy}"));
+    let group = unique_name(&format!("lab-4-5.group-{strategy}"));
+    let (outcomes, events) = (outcomes_topic(&topic), events_topic(&topic));
+    create_topics(
+        broker,
+        &[(&topic, PARTITIONS), (&outcomes, 1), (&events, 1)],
+    )
+    .await?;
+    let event_tail: Tail<MemberEvent> = Tail::start(broker, &events)?;
+    let outcome_tail: Tail<Outcome> = Tail::start(broker, &outcomes)?;
+    let logs = std::env::temp_dir().join("lab-4-5").join(&group);
+    let mut run = Run {
+        broker,
+        strategy,
+        topic: topic.clone(),
+        group: group.clone(),
+        members: Members::new(launcher, logs.clone())?,
+        events: event_tail,
+        outcomes: outcome_tail,
+        live: Vec::new(),
+        steps: Vec::new(),
+    };
+    let started_ms = now_ms();
+    let producer = SteadyProducer::start(broker, &topic)?;
+    run.step(StepKind::Start, "a1").await?;
+    run.step(StepKind::Join, "b1").await?;
+    run.step(StepKind::Join, "c1").await?;
+    run.step(StepKind::Leave, "c1").await?;
+    run.step(StepKind::StaticRestart, "a1").await?;
+    run.step(StepKind::Kill, "b1").await?;
+    let produced = producer.stop().await?;
+    let expected: BTreeSet<&str> = produced.iter().map(String::as_str).collect();
+    // Not an error when it times out: what is missing then is what was lost.
+    let _ = wait::until(
+        "every produced payment to have an outcome",
+        DRAIN_DEADLINE,
+        Duration::from_millis(50),
+        || {
+            let outcomes = run.outcomes.snapshot();
+            let decided: BTreeSet<&str> = outcomes.iter().map(|o| o.payment_id.as_str()).collect();
+            let missing = expected.difference(&decided).count();
+            if missing == 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{missing} of {} without an outcome",
+                    expected.len()
+                ))
+            }
+        },
+    )
+    .await;
+    let last = run.live.clone();
+    for member in &last {
+        run.members.stop(member, Duration::from_secs(30)).await?;
+    }
+    // The last member's events (its revocations and `Stopped`) must be read too.
+    wait::until(
+        "the last member's Stopped event",
+        Duration::from_secs(20),
+        Duration::from_millis(20),
+        || {
+            let stopped = run
+                .events
+                .snapshot()
+                .iter()
+                .filter(|e| e.kind == EventKind::Stopped && last.contains(&e.member))
+                .count();
+            if stopped == last.len() {
+                Ok(())
+            } else {
+                Err(format!("{stopped} of {} read", last.len()))
+            }
+        },
+    )
+    .await?;
+    Ok(Observed {
+        strategy,
+        topic,
+        group,
+        started_ms,
+        ended_ms: now_ms(),
+        steps: run.steps.clone(),
+        events: run.events.snapshot(),
+        outcomes: run.outcomes.snapshot(),
+        produced,
+        session_timeout_ms: MemberConfig::new("", "", "", strategy).session_timeout_ms,
+        logs,
+    })
+}
+
+struct Run<'a> {
+    broker: &'a Broker,
+    strategy: Strategy,
+    topic: String,
+    group: String,
+    members: Members,
+    events: Tail<MemberEvent>,
+    outcomes: Tail<Outcome>,
+    live: Vec<String>,
+    steps: Vec<Step>,
+}
+
+impl Run<'_> {
+    fn child(&self, member: &str) -> ChildMember {
+        let mut config = MemberConfig::new(&self.topic, &self.group, member, self.strategy);
+        if member.starts_with('a') {
+            config.static_id = Some("a".into());
+        }
+        ChildMember {
+            bootstrap_servers: self.broker.bootstrap_servers.clone(),
+            config,
+        }
+    }
+
+    async fn step(&mut self, kind: StepKind, member: &str) -> anyhow::Result<()> {
+        let at_ms = now_ms();
+        let (label, newcomer) = match kind {
+            StepKind::Start | StepKind::Join => {
+                self.members.start(&self.child(member))?;
+                self.live.push(member.to_string());
+                (
+                    format!(
+                        "{member} {}",
+                        if kind == StepKind::Start {
+                            "starts"
+                        } else {
+                            "joins"
+                        }
+                    ),
+                    Some(member.to_string()),
+                )
+            }
+            StepKind::Leave => {
+                self.members.stop(member, Duration::from_secs(30)).await?;
+                self.live.retain(|m| m != member);
+                (format!("{member} leaves (SIGTERM)"), None)
+            }
+            StepKind::StaticRestart => {
+                let next = format!("{}2", crate::ownership::identity(member));
+                self.members.stop(member, Duration::from_secs(30)).await?;
+                self.live.retain(|m| m != member);
+                self.members.start(&self.child(&next))?;
+                self.live.push(next.clone());
+                (format!("{member} restarts as {next} (static)"), Some(next))
+            }
+            StepKind::Kill => {
+                self.members.kill(member)?;
+                self.live.retain(|m| m != member);
+                (format!("{member} killed (SIGKILL)"), None)
+            }
+        };
+        tracing::info!("{}: {label}", self.strategy);
+        let settled_ms = self.settle(newcomer.as_deref(), at_ms).await?;
+        let stalled = self.flow_after(settled_ms).await;
+        self.steps.push(Step {
+            kind,
+            label,
+            member: member.to_string(),
+            at_ms,
+            settled_ms,
+            live_after: self.live.clone(),
+            stalled,
+        });
+        Ok(())
+    }
+
+    /// Wait until every partition is owned by exactly one live member (and the
+    /// newcomer, if any, owns one). Returns when the last move happened.
+    async fn settle(&mut self, newcomer: Option<&str>, since_ms: i64) -> anyhow::Result<i64> {
+        let live = self.live.clone();
+        let settled = wait::until(
+            &format!(
+                "the group to settle on members {live:?} ({})",
+                self.strategy
+            ),
+            SETTLE_DEADLINE,
+            Duration::from_millis(20),
+            || {
+                for member in &live {
+                    if let Some(exit) = self.members.exited(member) {
+                        return Ok(Err(format!("member {member} exited by itself: {exit}")));
+                    }
+                }
+                let events = self.events.snapshot();
+                let owners = owners_at(&events, i64::MAX);
+                let mut wrong = Vec::new();
+                for partition in 0..PARTITIONS {
+                    let of_p = owners.get(&partition).cloned().unwrap_or_default();
+                    let live_owners = of_p.iter().filter(|m| live.contains(m)).count();
+                    if live_owners != 1 || of_p.len() != 1 {
+                        wrong.push(format!("p{partition}: {of_p:?}"));
+                    }
+                }
+                if let Some(newcomer) = newcomer {
+                    if !owners.values().any(|o| o.contains(newcomer)) {
+                        wrong.push(format!("{newcomer} owns nothing yet"));
+                    }
+                }
+                let last_move = events
+                    .iter()
+                    .filter(|e| moves_partitions(e) && e.at_ms >= since_ms)
+                    .map(|e| e.at_ms)
+                    .max()
+                    .unwrap_or(since_ms);
+                if wrong.is_empty() && now_ms() - last_move >= 300 {
+                    Ok(Ok(last_move))
+                } else if wrong.is_empty() {
+                    Err("settled, waiting for 300 ms without a move".to_string())
+                } else {
+                    Err(format!("owners: {}", wrong.join(", ")))
+                }
+            },
+        )
+        .await
+        .map_err(|timed_out| {
+            anyhow::anyhow!(
+                "{timed_out}; the members' logs are in {}",
+                self.members.logs().display()
+            )
+        })?;
+        settled.map_err(anyhow::Error::msg)
+    }
+
+    /// Wait until every partition processed [`FLOW_AFTER_STEP`] payments after
+    /// `since_ms`; the ones that did not within [`STALL_DEADLINE`] are returned.
+    async fn flow_after(&self, since_ms: i64) -> Vec<i32> {
+        let mut stalled = Vec::new();
+        let _ = wait::until(
+            "every partition to process payments after the step",
+            STALL_DEADLINE,
+            Duration::from_millis(20),
+            || {
+                let outcomes = self.outcomes.snapshot();
+                stalled = (0..PARTITIONS)
+                    .filter(|p| {
+                        outcomes
+                            .iter()
+                            .filter(|o| o.partition == *p && o.finished_at_ms > since_ms)
+                            .count()
+                            < FLOW_AFTER_STEP
+                    })
+                    .collect();
+                if stalled.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("stalled: {stalled:?}"))
+                }
+            },
+        )
+        .await;
+        stalled
+    }
+}
+
+/// Produces [`RATE_PER_SECOND`] seeded payments a second, in small batches,
+/// each batch acknowledged before the next.
+struct SteadyProducer {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<anyhow::Result<Vec<String>>>,
+}
+
+impl SteadyProducer {
+    fn start(broker: &Broker, topic: &str) -> anyhow::Result<SteadyProducer> {
+        let producer = payment_producer(broker)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (stop_flag, topic) = (stop.clone(), topic.to_string());
+        let task = tokio::spawn(async move {
+            // A seed per run: payment ids are unique across strategies and runs.
+            let generator = PaymentGenerator::new(now_ms() as u64);
+            let per_tick = RATE_PER_SECOND / 20;
+            let mut ticks = tokio::time::interval(Duration::from_millis(50));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut produced = Vec::new();
+            let mut next = 0;
+            while !stop_flag.load(Ordering::Relaxed) {
+                ticks.tick().await;
+                let batch: Vec<_> = (next..next + per_tick)
+                    .map(|i| generator.record(i))
+                    .collect();
+                next += per_tick;
+                let delivered = produce_payments(&producer, &topic, &batch, None, None)
+                    .await
+                    .context("producing the steady stream")?;
+                produced.extend(delivered.into_iter().map(|d| d.payment_id));
+            }
+            Ok(produced)
+        });
+        Ok(SteadyProducer { stop, task })
+    }
+
+    async fn stop(self) -> anyhow::Result<Vec<String>> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.context("the producer task panicked")?
+    }
+}
