@@ -68,9 +68,10 @@ pub use time_scale::TimeScale;
 /// starters, solutions, this harness) and their per-payment events, WARN for
 /// everything else (librdkafka's bindings, tokio, hyper, ...).
 pub const DEFAULT_LOG_FILTER: &str = "warn,payment=info,harness=info,\
-lab_4_1_kit=info,lab_4_2_kit=info,lab_4_3_kit=info,lab_4_4_kit=info,\
-lab_4_1=info,lab_4_2=info,lab_4_3=info,lab_4_4=info,\
-lab_4_1_solution=info,lab_4_2_solution=info,lab_4_3_solution=info,lab_4_4_solution=info";
+lab_4_1_kit=info,lab_4_2_kit=info,lab_4_3_kit=info,lab_4_4_kit=info,lab_4_5_kit=info,lab_4_6_kit=info,\
+lab_4_1=info,lab_4_2=info,lab_4_3=info,lab_4_4=info,lab_4_5=info,lab_4_6=info,\
+lab_4_1_solution=info,lab_4_2_solution=info,lab_4_3_solution=info,lab_4_4_solution=info,\
+lab_4_5_solution=info,lab_4_6_solution=info";
 
 /// The default filter of [`init_tracing_quiet`]: warnings and errors only, and
 /// no per-payment events (target `payment`) at all.

@@ -34,6 +34,11 @@ pub use group::Group;
 pub use strategy::Strategy;
 pub use work::PartitionWork;
 
+/// Why the embedded mock cannot show the static restart: it has no static
+/// membership (KIP-345), so a restarted static member is a new member there.
+pub const MOCK_HAS_NO_STATIC_MEMBERSHIP: &str =
+    "the embedded mock has no static membership (KIP-345): a restarted static member rebalances there";
+
 /// A member's partitions: which ones it owns, and what it does when the group
 /// gives it more or takes some away.
 ///

@@ -75,6 +75,21 @@ impl Strategy {
         self == Strategy::ConsumerProtocol
     }
 
+    /// Why librdkafka's embedded mock cluster cannot show this strategy as
+    /// Kafka runs it (`None`: it can). The lab skips such a strategy on the
+    /// mock, in one line, and CI runs it on a real broker.
+    pub fn mock_limits(self) -> Option<&'static str> {
+        match self {
+            Strategy::Range | Strategy::Roundrobin => Some(
+                "the embedded mock refuses commits during an eager rebalance (RebalanceInProgress), which Kafka accepts from a member of the current generation, so every revocation would redeliver",
+            ),
+            Strategy::CooperativeSticky => None,
+            Strategy::ConsumerProtocol => {
+                Some("the consumer protocol (KIP-848) needs a real Kafka 4 broker")
+            }
+        }
+    }
+
     /// Set the group settings of this strategy on a consumer's configuration.
     ///
     /// Under the classic protocol a member sets its own session timeout and
