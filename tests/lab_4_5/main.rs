@@ -15,6 +15,10 @@
 //! membership as Kafka runs them (`Strategy::mock_limits`): there, only
 //! cooperative-sticky runs, the criteria that need more say so in one line,
 //! and CI checks them all on Apache Kafka.
+//!
+//! This binary is also the members' program (`rebalance_member_child_process`):
+//! each member is at-least-once once the exercise is right, and what a member
+//! killed with SIGKILL processed since its last commit is redone by the next owner.
 
 use grader::broker::shared_test_broker;
 use grader::grading::Criterion;

@@ -45,6 +45,7 @@ impl<P: Partitions> MemberContext<P> {
         &'a self,
         consumer: &BaseConsumer<Self>,
         commit: &'a dyn Fn(&TopicPartitionList) -> rdkafka::error::KafkaResult<()>,
+        lost: bool,
     ) -> Group<'a> {
         Group {
             topic: &self.topic,
@@ -53,7 +54,7 @@ impl<P: Partitions> MemberContext<P> {
                 consumer.rebalance_protocol(),
                 RebalanceProtocol::Cooperative
             ),
-            lost: consumer.assignment_lost(),
+            lost: lost || consumer.assignment_lost(),
             drain_timeout: self.drain_timeout,
             kit: &self.kit,
             events: &self.events,
@@ -77,17 +78,27 @@ impl<P: Partitions> ClientContext for MemberContext<P> {}
 
 impl<P: Partitions> ConsumerContext for MemberContext<P> {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Revoke(list) = rebalance else {
-            return;
+        let mut partitions = self.partitions();
+        let (revoked, failed) = match rebalance {
+            Rebalance::Revoke(list) => (self.ours(list), false),
+            // A failed rebalance: rust-rdkafka's default then unassigns
+            // everything, so the handler must let everything go, as if lost
+            // (another member may own the partitions by now).
+            Rebalance::Error(error) => {
+                tracing::warn!(
+                    "{}: rebalance error: {error}; letting every partition go",
+                    self.member
+                );
+                (partitions.owned_partitions(), true)
+            }
+            Rebalance::Assign(_) => return,
         };
-        let revoked = self.ours(list);
         if revoked.is_empty() {
             return;
         }
         let began = Instant::now();
         let committer = sync_committer(consumer);
-        let group = self.group(consumer, &committer);
-        let mut partitions = self.partitions();
+        let group = self.group(consumer, &committer, failed);
         let (in_hand, queued) = revoked
             .iter()
             .filter_map(|&p| partitions.owned(p))
@@ -122,7 +133,7 @@ impl<P: Partitions> ConsumerContext for MemberContext<P> {
             Rebalance::Assign(list) => {
                 let assigned = self.ours(list);
                 let committer = sync_committer(consumer);
-                let group = self.group(consumer, &committer);
+                let group = self.group(consumer, &committer, false);
                 let mut partitions = self.partitions();
                 partitions.on_assigned(&group, &assigned);
                 let mut event = MemberEvent::new(&self.member, EventKind::Assigned);
@@ -140,10 +151,8 @@ impl<P: Partitions> ConsumerContext for MemberContext<P> {
                     partitions.owned_partitions()
                 );
             }
-            Rebalance::Revoke(_) => {}
-            Rebalance::Error(error) => {
-                tracing::warn!("{}: rebalance error: {error}", self.member);
-            }
+            // Handled in pre_rebalance, before the partitions left.
+            Rebalance::Revoke(_) | Rebalance::Error(_) => {}
         }
     }
 }

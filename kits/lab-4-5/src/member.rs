@@ -6,7 +6,6 @@
 //! rebalance callbacks inside `poll`, and a revoke handler that waits for the
 //! records in hand must block somewhere that is not an async worker.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -127,7 +126,6 @@ fn poll_loop<P: Partitions>(
     context.events.send(&started);
     let interval = Duration::from_millis(config.commit_interval_ms);
     let mut next_commit = Instant::now() + interval;
-    let mut last_committed = BTreeMap::new();
     let mut not_owned = 0u64;
     while !stop.load(Ordering::Relaxed) {
         match consumer.poll(Duration::from_millis(100)) {
@@ -165,7 +163,7 @@ fn poll_loop<P: Partitions>(
             }
         }
         if Instant::now() >= next_commit {
-            commit_processed(&consumer, config, &mut last_committed);
+            commit_processed(&consumer, config);
             next_commit = Instant::now() + interval;
         }
     }
@@ -179,11 +177,12 @@ fn poll_loop<P: Partitions>(
     Ok(())
 }
 
-/// The periodic commit: each owned partition's processed offset, if it moved.
+/// The periodic commit: each owned partition's processed offset. Committed
+/// again even if it did not move: the commit is asynchronous, and one that
+/// failed must not leave an idle partition uncommitted for good.
 fn commit_processed<P: Partitions>(
     consumer: &BaseConsumer<MemberContext<P>>,
     config: &MemberConfig,
-    last_committed: &mut BTreeMap<i32, i64>,
 ) {
     let context = consumer.context();
     let offsets: Vec<(i32, i64)> = {
@@ -192,7 +191,6 @@ fn commit_processed<P: Partitions>(
             .owned_partitions()
             .into_iter()
             .filter_map(|p| Some((p, partitions.owned(p)?.next_offset()?)))
-            .filter(|(p, offset)| last_committed.get(p) != Some(offset))
             .collect()
     };
     if offsets.is_empty() {
@@ -200,18 +198,15 @@ fn commit_processed<P: Partitions>(
     }
     let async_commit =
         |list: &rdkafka::TopicPartitionList| consumer.commit(list, CommitMode::Async);
-    if commit(
+    // A failure is logged by `commit`; the next period tries again.
+    let _ = commit(
         &config.topic,
         &config.member,
         &context.events,
         &async_commit,
         &offsets,
         "periodic",
-    )
-    .is_ok()
-    {
-        last_committed.extend(offsets);
-    }
+    );
 }
 
 /// The variable a member process reads its [`ChildMember`] from.

@@ -55,9 +55,9 @@ struct ConsumerArgs {
     /// Time the gateway takes per payment.
     #[arg(long, default_value_t = 50)]
     processing_ms: u64,
-    /// Classic protocol: how long a silent member keeps its partitions. Seed
-    /// 003's troubleshooting: too short, and a busy member is thrown out again
-    /// and again.
+    /// Classic protocol: how long a crashed (silent) member keeps its
+    /// partitions before the group gives them to others. Heartbeats come from
+    /// librdkafka's background thread, so a busy member does not miss them.
     #[arg(long, default_value_t = 10_000)]
     session_timeout_ms: u64,
     #[command(flatten)]

@@ -4,8 +4,8 @@
 //! Seed 003's table has four Java assignors (range, round-robin, sticky,
 //! cooperative sticky). librdkafka implements three of them, and refuses an eager
 //! `sticky`; Kafka 4's new consumer group protocol (KIP-848) is the fourth row
-//! here: the *broker* computes the assignment, and members move partitions one at
-//! a time, like cooperative-sticky, with no group-wide barrier at all.
+//! here: the *broker* computes the assignment, and only the partitions that
+//! change move, as with cooperative-sticky, with no group-wide barrier at all.
 
 use std::fmt;
 use std::time::Duration;
@@ -59,8 +59,8 @@ impl Strategy {
         }
     }
 
-    /// Does a rebalance move partitions one by one (only the changed ones are
-    /// passed to the callbacks), rather than revoking everything first?
+    /// Does a rebalance move only the partitions that change (and pass only
+    /// those to the callbacks), rather than revoking everything first?
     pub fn incremental(self) -> bool {
         matches!(
             self,

@@ -12,8 +12,10 @@
 //! The intake flag and the "record in hand" slot live under one lock, so
 //! [`PartitionWork::stop_taking`] followed by [`PartitionWork::wait_idle`] is
 //! exact: once `stop_taking` returns, the worker cannot start another record,
-//! and once `wait_idle` returns `true`, the record that was in hand has been
-//! processed and its outcome acknowledged.
+//! and once `wait_idle` returns `true`, the record that was in hand is done:
+//! processed and its outcome acknowledged (then `next_offset` is past it), or,
+//! if its outcome could not be reported before the partition closed, given up
+//! and left uncommitted (`next_offset` is not past it: the next owner redoes it).
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};

@@ -11,11 +11,12 @@
 //! This starter is the naive member, and each of its three habits costs
 //! something the grader measures:
 //!
-//! 1. `on_revoked` does nothing: nothing is committed before the partitions go,
+//! 1. `on_revoked` does nothing. Nothing is committed before the partitions go,
 //!    so their next owner redoes everything since the last periodic commit (up
-//!    to 5 s of payments: duplicates), and the workers keep going, reporting
-//!    payments of partitions this member no longer owns (zombie writes), and
-//!    `owned` keeps saying yes, so the periodic commit keeps committing them.
+//!    to 5 s of payments: duplicates). Their workers keep going, reporting
+//!    payments of partitions this member no longer owns (zombie writes). And
+//!    until the next `on_assigned` replaces the map, `owned` still says yes, so
+//!    the periodic commit may commit them too.
 //! 2. `on_assigned` replaces everything it had with what it is given: right
 //!    under an eager strategy, where every partition was revoked first, but
 //!    under cooperative-sticky and the consumer protocol it is given only the
@@ -53,7 +54,8 @@ impl Partitions for NaivePartitions {
     fn on_revoked(&mut self, _group: &Group<'_>, _revoked: &[i32]) {
         // TODO(lab-4-5, step 1), for the revoked partitions only, in this order:
         //   a. stop their work from taking another record (PartitionWork::stop_taking);
-        //   b. wait, at most group.drain_timeout(), for the record in hand (wait_idle);
+        //   b. wait for the record in hand (wait_idle), all of them together at most
+        //      group.drain_timeout(): the poll thread, so every partition, waits too;
         //   c. commit their processed offsets (next_offset) with group.commit_sync,
         //      unless group.assignment_lost(): then another member may own them;
         //   d. forget them, so owned() says no.

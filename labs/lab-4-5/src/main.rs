@@ -4,10 +4,11 @@
 //! static member restarts, one is killed with SIGKILL). It prints who owned which
 //! partition when, what each rebalance cost, and the success checklist.
 //!
-//! Delivery guarantee of the members: at-least-once (offsets are committed after
-//! the outcome is acknowledged), with duplicates bounded by the records in hand
-//! at a revocation once `src/exercise.rs` commits on revoke. Limits: a member
-//! killed with SIGKILL redoes what it processed since its last periodic commit.
+//! Delivery guarantee of the members, once `src/exercise.rs` is right:
+//! at-least-once (offsets are committed after the outcome is acknowledged), with
+//! duplicates bounded by the records in hand at a revocation. (The starter can
+//! leave partitions unprocessed.) Limits: what a member killed with SIGKILL
+//! processed since its last periodic commit is redone by the next owner.
 //!
 //! The code is given, in `harness/criteria/lab-4-5/src/run.rs` (the grader's
 //! judgement, so the checklist it prints is the code that grades you): there is

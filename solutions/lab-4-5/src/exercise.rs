@@ -3,6 +3,7 @@
 //! and keeps its other partitions flowing through an incremental rebalance.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use lab_4_5_kit::{Exercise, Group, PartitionWork, Partitions};
 
@@ -40,9 +41,11 @@ impl Partitions for OwnedPartitions {
         // b. Let the records in hand finish (their outcomes acknowledged), so the
         //    commit below covers them: the next owner will not redo them. One that
         //    does not finish in time is left to the next owner (a duplicate, never
-        //    a loss: its offset is not committed).
+        //    a loss: its offset is not committed). One deadline for them all: the
+        //    poll thread is blocked meanwhile, for every partition of this member.
+        let deadline = Instant::now() + group.drain_timeout();
         for work in revoked.iter().filter_map(|p| self.work.get(p)) {
-            if !work.wait_idle(group.drain_timeout()) {
+            if !work.wait_idle(deadline.saturating_duration_since(Instant::now())) {
                 tracing::warn!(
                     "partition {}: the record in hand did not finish in {:?}; its next owner redoes it",
                     work.partition(),

@@ -127,10 +127,23 @@ impl Analysis {
             .filter(|id| !decided.contains(id.as_str()))
             .cloned()
             .collect();
-        let killed = observed.step(StepKind::Kill).map(|s| s.member.clone());
-        let (duplicates_after_kill, duplicates_graceful) = duplicates(&processed)
-            .into_iter()
-            .partition(|d| Some(&d.by[0].0) == killed.as_ref());
+        let kill = observed.step(StepKind::Kill);
+        // A duplicate is the kill's when its first processing was by the killed
+        // member, in the ownership the kill ended (not in an earlier one that it
+        // gave up gracefully, with its revoke handler).
+        let (duplicates_after_kill, duplicates_graceful) =
+            duplicates(&processed).into_iter().partition(|d| {
+                let (member, partition, _, at) = &d.by[0];
+                kill.is_some_and(|kill| {
+                    *member == kill.member
+                        && owned.iter().any(|i| {
+                            i.member == *member
+                                && i.partition == *partition
+                                && i.from_ms <= *at
+                                && i.to_ms.is_none_or(|to| to >= kill.at_ms)
+                        })
+                })
+            });
         let revokes = observed
             .events
             .iter()

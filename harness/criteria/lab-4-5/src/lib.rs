@@ -7,7 +7,8 @@
 //! |---|---|
 //! | [`members`] | member processes: start, SIGTERM (a graceful leave), SIGKILL (a crash) |
 //! | [`tail`] | reading the member events and outcomes as they arrive, without a group |
-//! | [`scenario`] | one strategy's run: a steady producer, members scaled 1 → 2 → 3 → 2 → 1 |
+//! | [`scenario`] | one strategy's run: members scaled 1 → 2 → 3 → 2 → 1, settling after each step |
+//! | [`producer`] | the steady producer of seeded payments |
 //! | [`ownership`] | who owned which partition when, from the member events |
 //! | [`analysis`] | stop-the-world, unmoved pauses, moves, duplicates, losses, zombie writes, kill detection, the static restart |
 //! | [`checks`] | the criteria's verdicts, shared by the tests and the checklist |
@@ -19,6 +20,7 @@ pub mod analysis;
 pub mod checks;
 pub mod members;
 pub mod ownership;
+pub mod producer;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -5,8 +5,9 @@
 //! clocks agree, and sorting the events by time replays the group's history.
 //! A member killed with SIGKILL publishes nothing more: its partitions stay
 //! "owned" by it until another member is assigned them, which is exactly the
-//! time the group took to notice. (A member that is alive always publishes its
-//! revocation before the group can give the partition to anyone else.)
+//! time the group took to notice. (A member whose assignment was *lost* learns
+//! it late too: its `Lost` event can come after the new owner's `Assigned`,
+//! and the interval closes at the earlier of the two.)
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,12 +31,13 @@ pub fn sorted(events: &[MemberEvent]) -> Vec<MemberEvent> {
     events
 }
 
-/// Is this an event that changes ownership?
+/// Is this an event that changes ownership? (librdkafka calls the incremental
+/// assign callback with no partitions at every cooperative round: not a move.)
 pub fn moves_partitions(event: &MemberEvent) -> bool {
     matches!(
         event.kind,
         EventKind::Assigned | EventKind::Revoked | EventKind::Lost
-    )
+    ) && !event.partitions.is_empty()
 }
 
 /// Every ownership interval, in the order they began.

@@ -107,7 +107,7 @@ async fn observe_all(
             continue;
         }
         progress.set_message(format!(
-            "{}/{} {strategy}: members scaled 1 → 2 → 3 → 2 → 1 under a steady producer (about a minute)",
+            "{}/{} {strategy}: members scaled 1 → 2 → 3 → 2 → 1 under a steady producer (about 20 s; longer if partitions stall)",
             index + 1,
             strategies.len()
         ));

@@ -18,15 +18,10 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use harness::clock::now_ms;
 use harness::outcomes::{outcomes_topic, Outcome, OutcomeStatus};
-use harness::payments::PaymentGenerator;
-use harness::producer::{payment_producer, produce_payments};
 use harness::topics::{create_topics, unique_name};
 use harness::{wait, Broker};
 use lab_4_5_kit::events::{events_topic, EventKind, MemberEvent};
@@ -36,16 +31,17 @@ use lab_4_5_kit::Strategy;
 
 use crate::members::{Launcher, Members};
 use crate::ownership::{moves_partitions, owners_at};
+use crate::producer::SteadyProducer;
 use crate::tail::Tail;
 
 /// Payments per second: 10 per partition, so each partition's worker (50 ms a
 /// payment) is busy half the time and a revocation often finds one in hand.
 pub const RATE_PER_SECOND: usize = 60;
 /// Payments each partition must process after a step before the next one.
-const FLOW_AFTER_STEP: usize = 5;
+pub const FLOW_AFTER_STEP: usize = 5;
 /// How long a partition may process nothing after a step before it counts as
 /// stalled (and the scenario moves on).
-const STALL_DEADLINE: Duration = Duration::from_secs(10);
+pub const STALL_DEADLINE: Duration = Duration::from_secs(10);
 /// Time allowed for a rebalance to settle (a SIGKILL waits out a session).
 const SETTLE_DEADLINE: Duration = Duration::from_secs(60);
 /// After the producer stops: time for every payment to get its outcome.
@@ -72,7 +68,8 @@ pub struct Step {
     /// When the last assignment or revocation that settled it happened.
     pub settled_ms: i64,
     pub live_after: Vec<String>,
-    /// Partitions that processed nothing for [`STALL_DEADLINE`] after it settled.
+    /// Partitions that processed fewer than [`FLOW_AFTER_STEP`] payments in the
+    /// [`STALL_DEADLINE`] after it settled.
     pub stalled: Vec<i32>,
 }
 
@@ -311,6 +308,20 @@ impl Run<'_> {
                         wrong.push(format!("{newcomer} owns nothing yet"));
                     }
                 }
+                // Every strategy here balances 6 partitions evenly. Under the
+                // consumer protocol members reconcile one by one, so "each
+                // partition has one owner" can hold for a moment before the
+                // last move: wait for the balanced assignment too.
+                let counts: Vec<usize> = live
+                    .iter()
+                    .map(|m| owners.values().filter(|o| o.contains(m)).count())
+                    .collect();
+                let (most, least) = (counts.iter().max(), counts.iter().min());
+                if let (Some(most), Some(least)) = (most, least) {
+                    if most - least > 1 {
+                        wrong.push(format!("not balanced yet: {live:?} own {counts:?}"));
+                    }
+                }
                 let last_move = events
                     .iter()
                     .filter(|e| moves_partitions(e) && e.at_ms >= since_ms)
@@ -364,47 +375,5 @@ impl Run<'_> {
         )
         .await;
         stalled
-    }
-}
-
-/// Produces [`RATE_PER_SECOND`] seeded payments a second, in small batches,
-/// each batch acknowledged before the next.
-struct SteadyProducer {
-    stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<anyhow::Result<Vec<String>>>,
-}
-
-impl SteadyProducer {
-    fn start(broker: &Broker, topic: &str) -> anyhow::Result<SteadyProducer> {
-        let producer = payment_producer(broker)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let (stop_flag, topic) = (stop.clone(), topic.to_string());
-        let task = tokio::spawn(async move {
-            // A seed per run: payment ids are unique across strategies and runs.
-            let generator = PaymentGenerator::new(now_ms() as u64);
-            let per_tick = RATE_PER_SECOND / 20;
-            let mut ticks = tokio::time::interval(Duration::from_millis(50));
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut produced = Vec::new();
-            let mut next = 0;
-            while !stop_flag.load(Ordering::Relaxed) {
-                ticks.tick().await;
-                let batch: Vec<_> = (next..next + per_tick)
-                    .map(|i| generator.record(i))
-                    .collect();
-                next += per_tick;
-                let delivered = produce_payments(&producer, &topic, &batch, None, None)
-                    .await
-                    .context("producing the steady stream")?;
-                produced.extend(delivered.into_iter().map(|d| d.payment_id));
-            }
-            Ok(produced)
-        });
-        Ok(SteadyProducer { stop, task })
-    }
-
-    async fn stop(self) -> anyhow::Result<Vec<String>> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.task.await.context("the producer task panicked")?
     }
 }

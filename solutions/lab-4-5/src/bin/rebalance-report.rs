@@ -3,8 +3,11 @@
 //! each strategy, on one broker, and prints the table (and its Markdown).
 //!
 //! ```text
-//! cargo run --release -p lab-4-5-solution --bin rebalance-report
+//! cargo run -p lab-4-5-solution --bin rebalance-report
 //! ```
+//!
+//! (The README's run is a debug build: the members wait on the broker and on
+//! their 50 ms of processing, not on the CPU. `--release` works too.)
 //!
 //! Delivery guarantee of the members: at-least-once; duplicates after a graceful
 //! revocation bounded by the records in hand. Limits: the numbers are one run on
