@@ -25,7 +25,7 @@ use grader::grading::Criterion;
 use lab_4_5_criteria::analysis::Analysis;
 use lab_4_5_criteria::checks::{self as verdicts, Check};
 use lab_4_5_criteria::members::Launcher;
-use lab_4_5_criteria::scenario;
+use lab_4_5_criteria::{scenario, session};
 use lab_4_5_kit::Strategy;
 use tokio::sync::OnceCell;
 
@@ -63,6 +63,37 @@ criteria! {
     static_restart_moves_no_partitions:
         Strategy::ALL => verdicts::static_restart_moves_nothing,
         on the mock Some(lab_4_5_kit::MOCK_HAS_NO_STATIC_MEMBERSHIP);
+}
+
+/// Seed 003's troubleshooting, measured on its own runs (not a strategy's):
+/// a member frozen longer than a short session, then under a long one.
+#[tokio::test(flavor = "multi_thread")]
+async fn short_session_timeout_causes_repeated_rebalances() {
+    let mut criterion = Criterion::start(LAB, "short_session_timeout_causes_repeated_rebalances");
+    let broker = shared_test_broker().await;
+    let mut runs = Vec::new();
+    if broker.kind.is_real_kafka() {
+        for session_ms in [session::SHORT_SESSION_MS, session::LONG_SESSION_MS] {
+            let run = match Launcher::test_child(CHILD_TEST) {
+                Ok(launcher) => session::run(broker, launcher, session_ms).await,
+                Err(error) => Err(error),
+            };
+            match run {
+                Ok(run) => runs.push(run),
+                Err(error) => criterion.expect(
+                    false,
+                    format!("the run with session.timeout.ms {session_ms} ms to complete"),
+                    format!("{error:#}"),
+                ),
+            }
+        }
+    }
+    judge(
+        criterion,
+        verdicts::short_session_rebalances(&runs),
+        Some(session::MOCK_NOT_TRIED),
+    )
+    .await;
 }
 
 /// A member process of the scenario: this binary run again on this test

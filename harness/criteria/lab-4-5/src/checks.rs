@@ -258,3 +258,26 @@ pub fn static_restart_moves_nothing(analyses: &[Analysis]) -> Check {
         observed,
     }
 }
+
+/// Seed 003's troubleshooting: a session shorter than a member's freezes
+/// rebalances the group at every freeze; a longer one rides them out.
+pub fn short_session_rebalances(runs: &[crate::session::SessionRun]) -> Check {
+    use crate::session::{FREEZES, LONG_SESSION_MS, SHORT_SESSION_MS};
+    let short = runs
+        .iter()
+        .find(|r| r.session_timeout_ms == SHORT_SESSION_MS);
+    let long = runs
+        .iter()
+        .find(|r| r.session_timeout_ms == LONG_SESSION_MS);
+    let holds = match (short, long) {
+        (Some(short), Some(long)) => Some(short.moves >= FREEZES && long.moves == 0),
+        _ => None,
+    };
+    Check {
+        holds,
+        expected: format!(
+            "with session.timeout.ms {SHORT_SESSION_MS} ms, each of the {FREEZES} freezes of a member rebalances the group; with {LONG_SESSION_MS} ms, the same freezes move nothing"
+        ),
+        observed: crate::session::describe(runs),
+    }
+}

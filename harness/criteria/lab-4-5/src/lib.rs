@@ -9,6 +9,7 @@
 //! | [`tail`] | reading the member events and outcomes as they arrive, without a group |
 //! | [`scenario`] | one strategy's run: members scaled 1 → 2 → 3 → 2 → 1, settling after each step |
 //! | [`producer`] | the steady producer of seeded payments |
+//! | [`session`] | seed 003's troubleshooting: a member frozen longer than its session, under a short and a long session timeout |
 //! | [`ownership`] | who owned which partition when, from the member events |
 //! | [`analysis`] | stop-the-world, unmoved pauses, moves, duplicates, losses, zombie writes, kill detection, the static restart |
 //! | [`checks`] | the criteria's verdicts, shared by the tests and the checklist |
@@ -24,5 +25,6 @@ pub mod producer;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod session;
 pub mod tail;
 pub mod timeline;

@@ -136,6 +136,16 @@ impl Members {
         }
     }
 
+    /// SIGSTOP (`paused`) or SIGCONT: the whole process freezes, its heartbeat
+    /// thread with it, as in a long garbage-collection pause or a stalled VM.
+    pub fn freeze(&mut self, name: &str, paused: bool) -> anyhow::Result<()> {
+        let Some(child) = self.running.get(name) else {
+            anyhow::bail!("no running member {name}");
+        };
+        signal(child, if paused { libc::SIGSTOP } else { libc::SIGCONT });
+        Ok(())
+    }
+
     /// SIGKILL: a crash.
     pub fn kill(&mut self, name: &str) -> anyhow::Result<()> {
         let Some(mut child) = self.running.remove(name) else {

@@ -19,6 +19,7 @@ use crate::analysis::Analysis;
 use crate::checks::{self, Check};
 use crate::members::Launcher;
 use crate::scenario::{self, Observed};
+use crate::session::{self, SessionRun};
 use crate::{report, timeline};
 
 #[derive(Parser)]
@@ -61,8 +62,12 @@ pub async fn report_main<E: Exercise>() -> anyhow::Result<()> {
             let broker = args.broker.resolve(Purpose::Run).await?;
             let runs = observe_all(&broker, &strategies(&args)).await?;
             let analyses: Vec<Analysis> = runs.into_iter().map(|(_, a)| a).collect();
+            let sessions = observe_sessions(&broker).await?;
             println!("{}", report::table(&analyses, false));
             println!("{}", report::table(&analyses, true));
+            if let Some(sessions) = sessions {
+                println!("{}", session::describe(&sessions));
+            }
             anyhow::Ok(())
         }
         .await,
@@ -121,6 +126,26 @@ async fn observe_all(
     Ok(runs)
 }
 
+/// Seed 003's troubleshooting, on a real broker: a member frozen longer than a
+/// short session, then the same under a long one. `None` on the embedded mock.
+async fn observe_sessions(broker: &Broker) -> anyhow::Result<Option<Vec<SessionRun>>> {
+    if !broker.kind.is_real_kafka() {
+        return Ok(None);
+    }
+    let progress = harness::cli::spinner();
+    let mut runs = Vec::new();
+    for session_ms in [session::SHORT_SESSION_MS, session::LONG_SESSION_MS] {
+        progress.set_message(format!(
+            "session.timeout.ms {session_ms} ms: two members, one frozen {} times for {} s",
+            session::FREEZES,
+            session::FREEZE.as_secs()
+        ));
+        runs.push(session::run(broker, Launcher::this_binary()?, session_ms).await?);
+    }
+    progress.finish_and_clear();
+    Ok(Some(runs))
+}
+
 async fn scenario(args: ScenarioArgs, exercise_file: &str) -> anyhow::Result<()> {
     let broker = args.broker.resolve(Purpose::Run).await?;
     let runs = observe_all(&broker, &strategies(&args)).await?;
@@ -142,9 +167,15 @@ async fn scenario(args: ScenarioArgs, exercise_file: &str) -> anyhow::Result<()>
         ));
     }
     let analyses: Vec<Analysis> = runs.iter().map(|(_, a)| a.clone()).collect();
+    let sessions = observe_sessions(&broker).await?;
     let table = report::table(&analyses, false);
     println!("{table}");
     measured.push_str(&report::table(&analyses, true));
+    if let Some(sessions) = &sessions {
+        let line = session::describe(sessions);
+        println!("{line}\n");
+        measured.push_str(&format!("\n{line}\n"));
+    }
     std::fs::write(args.out_dir.join("measured.md"), &measured)?;
     write_notes_template(&args.out_dir.join("rebalancing_observed.md"))?;
     println!(
@@ -175,6 +206,17 @@ async fn scenario(args: ScenarioArgs, exercise_file: &str) -> anyhow::Result<()>
     .into_iter()
     .map(|(name, check): (&str, Check)| (check.holds, format!("{name}: {}", check.observed.trim())))
     .collect();
+    let short_session = "observation: a too-short session.timeout.ms rebalances at every freeze";
+    items.push(match &sessions {
+        Some(sessions) => {
+            let check = checks::short_session_rebalances(sessions);
+            (check.holds, format!("{short_session}: {}", check.observed))
+        }
+        None => (
+            None,
+            format!("{short_session}: {}", session::MOCK_NOT_TRIED),
+        ),
+    });
     let static_restart = "observation: a static restart moves nothing";
     items.push(if real {
         let check = checks::static_restart_moves_nothing(&analyses);

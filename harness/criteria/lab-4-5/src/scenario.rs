@@ -109,28 +109,20 @@ pub async fn run(
     strategy: Strategy,
     launcher: Launcher,
 ) -> anyhow::Result<Observed> {
-    let topic = unique_name(&format!("lab-4-5.orders-{strategy}"));
-    let group = unique_name(&format!("lab-4-5.group-{strategy}"));
-    let (outcomes, events) = (outcomes_topic(&topic), events_topic(&topic));
-    create_topics(
-        broker,
-        &[(&topic, PARTITIONS), (&outcomes, 1), (&events, 1)],
-    )
-    .await?;
-    let event_tail: Tail<MemberEvent> = Tail::start(broker, &events)?;
-    let outcome_tail: Tail<Outcome> = Tail::start(broker, &outcomes)?;
-    let logs = std::env::temp_dir().join("lab-4-5").join(&group);
-    let mut run = Run {
+    let session_timeout_ms = MemberConfig::new("", "", "", strategy).session_timeout_ms;
+    let mut run = Run::open(
         broker,
         strategy,
-        topic: topic.clone(),
-        group: group.clone(),
-        members: Members::new(launcher, logs.clone())?,
-        events: event_tail,
-        outcomes: outcome_tail,
-        live: Vec::new(),
-        steps: Vec::new(),
-    };
+        launcher,
+        strategy.name(),
+        session_timeout_ms,
+    )
+    .await?;
+    let (topic, group, logs) = (
+        run.topic.clone(),
+        run.group.clone(),
+        run.members.logs().to_path_buf(),
+    );
     let started_ms = now_ms();
     let producer = SteadyProducer::start(broker, &topic)?;
     run.step(StepKind::Start, "a1").await?;
@@ -195,26 +187,60 @@ pub async fn run(
         events: run.events.snapshot(),
         outcomes: run.outcomes.snapshot(),
         produced,
-        session_timeout_ms: MemberConfig::new("", "", "", strategy).session_timeout_ms,
+        session_timeout_ms,
         logs,
     })
 }
 
-struct Run<'a> {
+/// A run in progress: its topics, its members, what they said so far.
+pub(crate) struct Run<'a> {
     broker: &'a Broker,
     strategy: Strategy,
-    topic: String,
+    pub(crate) topic: String,
     group: String,
-    members: Members,
-    events: Tail<MemberEvent>,
+    pub(crate) members: Members,
+    pub(crate) events: Tail<MemberEvent>,
     outcomes: Tail<Outcome>,
-    live: Vec<String>,
+    pub(crate) live: Vec<String>,
     steps: Vec<Step>,
+    session_timeout_ms: u64,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// Fresh topics and group (named after `label`), their tails, no member yet.
+    pub(crate) async fn open(
+        broker: &'a Broker,
+        strategy: Strategy,
+        launcher: Launcher,
+        label: &str,
+        session_timeout_ms: u64,
+    ) -> anyhow::Result<Run<'a>> {
+        let topic = unique_name(&format!("lab-4-5.orders-{label}"));
+        let group = unique_name(&format!("lab-4-5.group-{label}"));
+        let (outcomes, events) = (outcomes_topic(&topic), events_topic(&topic));
+        create_topics(
+            broker,
+            &[(&topic, PARTITIONS), (&outcomes, 1), (&events, 1)],
+        )
+        .await?;
+        let logs = std::env::temp_dir().join("lab-4-5").join(&group);
+        Ok(Run {
+            broker,
+            strategy,
+            events: Tail::start(broker, &events)?,
+            outcomes: Tail::start(broker, &outcomes)?,
+            members: Members::new(launcher, logs)?,
+            topic,
+            group,
+            live: Vec::new(),
+            steps: Vec::new(),
+            session_timeout_ms,
+        })
+    }
+
     fn child(&self, member: &str) -> ChildMember {
         let mut config = MemberConfig::new(&self.topic, &self.group, member, self.strategy);
+        config.session_timeout_ms = self.session_timeout_ms;
         if member.starts_with('a') {
             config.static_id = Some("a".into());
         }
@@ -224,7 +250,7 @@ impl Run<'_> {
         }
     }
 
-    async fn step(&mut self, kind: StepKind, member: &str) -> anyhow::Result<()> {
+    pub(crate) async fn step(&mut self, kind: StepKind, member: &str) -> anyhow::Result<()> {
         let at_ms = now_ms();
         let (label, newcomer) = match kind {
             StepKind::Start | StepKind::Join => {
@@ -278,7 +304,11 @@ impl Run<'_> {
 
     /// Wait until every partition is owned by exactly one live member (and the
     /// newcomer, if any, owns one). Returns when the last move happened.
-    async fn settle(&mut self, newcomer: Option<&str>, since_ms: i64) -> anyhow::Result<i64> {
+    pub(crate) async fn settle(
+        &mut self,
+        newcomer: Option<&str>,
+        since_ms: i64,
+    ) -> anyhow::Result<i64> {
         let live = self.live.clone();
         let settled = wait::until(
             &format!(
