@@ -33,6 +33,7 @@
 //! | [`retry`] | retry topics and their headers: reading them without trusting them |
 //! | [`replay`] | replay provenance headers, the parking and journal topics (Lab 4.4) |
 //! | [`outcomes`] | outcome records on `<topic>-outcomes`: how labs report, how graders watch |
+//! | [`tail`] | reading a topic of JSON records as they arrive, without a group (outcomes, member events) |
 //! | [`measure`] | latency percentiles, consumer lag, rebalance events, summary tables |
 //! | [`cli`] | the progress spinner and Ctrl-C flag every lab binary uses |
 //! | [`time_scale`] | the one knob that shrinks every delay for tests |
@@ -56,6 +57,7 @@ pub mod payments;
 pub mod producer;
 pub mod replay;
 pub mod retry;
+pub mod tail;
 pub mod time_scale;
 pub mod topics;
 pub mod wait;

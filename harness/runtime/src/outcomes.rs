@@ -5,20 +5,16 @@
 //! can be graded while it runs as a separate process, even on another machine.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
-use tokio::task::JoinHandle;
 
 use crate::broker::Broker;
 use crate::clock::now_ms;
-use crate::topics::group_free_reader;
+use crate::tail::Tail;
 use crate::wait;
 
 /// What became of one payment, as one consumer saw it.
@@ -160,48 +156,24 @@ impl OutcomeReporter {
 /// outcome it has seen. It uses no consumer group (plain `assign`), so it never
 /// disturbs anybody's committed offsets.
 pub struct OutcomeWatcher {
-    seen: Arc<Mutex<Vec<Outcome>>>,
-    unreadable: Arc<Mutex<usize>>,
-    task: JoinHandle<()>,
+    tail: Tail<Outcome>,
 }
 
 impl OutcomeWatcher {
     pub fn start(broker: &Broker, topic: &str) -> anyhow::Result<OutcomeWatcher> {
-        let (consumer, partitions) = group_free_reader(broker, topic)?;
-        let mut assignment = TopicPartitionList::new();
-        for partition in 0..partitions {
-            assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
-        }
-        consumer.assign(&assignment)?;
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let unreadable = Arc::new(Mutex::new(0));
-        let (seen_by_task, unreadable_by_task) = (seen.clone(), unreadable.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                match consumer.recv().await {
-                    Ok(message) => match message.payload().map(serde_json::from_slice::<Outcome>) {
-                        Some(Ok(outcome)) => lock(&seen_by_task).push(outcome),
-                        _ => *lock(&unreadable_by_task) += 1,
-                    },
-                    Err(error) => tracing::warn!("outcome watcher: {error}"),
-                }
-            }
-        });
         Ok(OutcomeWatcher {
-            seen,
-            unreadable,
-            task,
+            tail: Tail::start(broker, topic)?,
         })
     }
 
     /// Every outcome seen so far, in arrival order.
     pub fn snapshot(&self) -> Vec<Outcome> {
-        lock(&self.seen).clone()
+        self.tail.snapshot()
     }
 
     /// Records on the outcomes topic that were not outcomes.
     pub fn unreadable(&self) -> usize {
-        *lock(&self.unreadable)
+        self.tail.unreadable()
     }
 
     /// Wait until `done` holds for the outcomes seen, or the deadline passes.
@@ -223,24 +195,10 @@ impl OutcomeWatcher {
     }
 }
 
-impl Drop for OutcomeWatcher {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// The latest outcome per payment.
 pub fn latest_by_payment(outcomes: &[Outcome]) -> BTreeMap<&str, &Outcome> {
     outcomes
         .iter()
         .map(|o| (o.payment_id.as_str(), o))
         .collect()
-}
-
-/// A poisoned lock only means another thread panicked mid-push; the data is still
-/// a list of outcomes, so we keep going rather than cascade the panic.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -6,7 +6,6 @@
 //! | module | concern |
 //! |---|---|
 //! | [`members`] | member processes: start, SIGTERM (a graceful leave), SIGKILL (a crash) |
-//! | [`tail`] | reading the member events and outcomes as they arrive, without a group |
 //! | [`scenario`] | one strategy's run: members scaled 1 → 2 → 3 → 2 → 1, settling after each step |
 //! | [`producer`] | the steady producer of seeded payments |
 //! | [`session`] | seed 003's troubleshooting: a member frozen longer than its session, under a short and a long session timeout |
@@ -26,5 +25,4 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod session;
-pub mod tail;
 pub mod timeline;

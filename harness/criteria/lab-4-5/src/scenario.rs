@@ -32,7 +32,7 @@ use lab_4_5_kit::Strategy;
 use crate::members::{Launcher, Members};
 use crate::ownership::{moves_partitions, owners_at};
 use crate::producer::SteadyProducer;
-use crate::tail::Tail;
+use harness::tail::Tail;
 
 /// Payments per second: 10 per partition, so each partition's worker (50 ms a
 /// payment) is busy half the time and a revocation often finds one in hand.

@@ -1,18 +1,19 @@
 //! Reading a topic of JSON records as they arrive, without a consumer group
-//! (plain `assign` from the beginning), so the grader never disturbs the
-//! group it watches.
+//! (plain `assign` from the beginning), so a grader never disturbs the group it
+//! watches: outcome records ([`crate::outcomes::OutcomeWatcher`]), Lab 4.5's
+//! member events.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use harness::topics::group_free_reader;
-use harness::Broker;
+use crate::broker::Broker;
+use crate::topics::group_free_reader;
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 
-/// Every record of a topic seen so far, parsed as `T`.
+/// Every record of a topic seen so far, parsed as `T`, in arrival order.
 pub struct Tail<T> {
     seen: Arc<Mutex<Vec<T>>>,
     unreadable: Arc<Mutex<usize>>,
@@ -53,6 +54,7 @@ impl<T: DeserializeOwned + Clone + Send + 'static> Tail<T> {
         lock(&self.seen).clone()
     }
 
+    /// Records that were not a `T` (or had no value).
     pub fn unreadable(&self) -> usize {
         *lock(&self.unreadable)
     }
