@@ -52,7 +52,8 @@ macro_rules! criteria {
 criteria! {
     nothing_lost_across_scale_events: Strategy::ALL => verdicts::nothing_lost, on the mock None;
     duplicates_bounded_by_in_flight_at_revoke:
-        Strategy::ALL => verdicts::duplicates_bounded, on the mock None;
+        Strategy::ALL => verdicts::duplicates_bounded,
+        on the mock Some(lab_4_5_kit::MOCK_COMMITS_UNRELIABLE);
     no_zombie_writes: Strategy::ALL => verdicts::no_zombie_writes, on the mock None;
     unmoved_partitions_keep_flowing_when_incremental:
         [Strategy::CooperativeSticky, Strategy::ConsumerProtocol] => verdicts::unmoved_keep_flowing,
