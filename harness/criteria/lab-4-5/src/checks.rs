@@ -78,17 +78,8 @@ pub fn nothing_lost(analyses: &[Analysis]) -> Check {
 
 /// Duplicates after graceful revocations bounded by the records in hand.
 pub fn duplicates_bounded(analyses: &[Analysis]) -> Check {
-    let mut observed = String::new();
-    let mut holds = true;
-    let mut checked = false;
-    for a in analyses {
-        if a.revocations == 0 {
-            let _ = write!(observed, "{}: no revocation to check. ", a.strategy);
-            continue;
-        }
-        checked = true;
+    let (holds, observed) = per_strategy_with_revocations(analyses, |a, observed| {
         let graceful = a.duplicates_graceful.len();
-        holds &= graceful <= a.in_hand_at_revokes;
         let _ = write!(
             observed,
             "{}: {graceful} duplicates after graceful revocations (bound: {} records in hand at {} revocations), {} after the SIGKILL (what the killed member processed since its last commit)",
@@ -102,10 +93,10 @@ pub fn duplicates_bounded(analyses: &[Analysis]) -> Check {
                 let _ = write!(observed, "; e.g. {}", duplicate_example(a, example));
             }
         }
-        observed.push_str(". ");
-    }
+        graceful <= a.in_hand_at_revokes
+    });
     Check {
-        holds: checked.then_some(holds),
+        holds,
         expected: "at most as many payments processed twice as there were records in hand when revocations began (the revoke handler commits what was processed)".into(),
         observed,
     }
@@ -113,16 +104,7 @@ pub fn duplicates_bounded(analyses: &[Analysis]) -> Check {
 
 /// Nothing processed or committed by a member after its partition was revoked.
 pub fn no_zombie_writes(analyses: &[Analysis]) -> Check {
-    let mut observed = String::new();
-    let mut holds = true;
-    let mut checked = false;
-    for a in analyses {
-        if a.revocations == 0 {
-            let _ = write!(observed, "{}: no revocation to check. ", a.strategy);
-            continue;
-        }
-        checked = true;
-        holds &= a.zombie_writes.is_empty() && a.zombie_commits.is_empty();
+    let (holds, observed) = per_strategy_with_revocations(analyses, |a, observed| {
         let _ = write!(
             observed,
             "{}: {} payments processed and {} commits made by a member that did not own the partition",
@@ -133,13 +115,34 @@ pub fn no_zombie_writes(analyses: &[Analysis]) -> Check {
         if let Some(z) = a.zombie_writes.first().or(a.zombie_commits.first()) {
             let _ = write!(observed, " (e.g. {})", zombie_example(a, z));
         }
-        observed.push_str(". ");
-    }
+        a.zombie_writes.is_empty() && a.zombie_commits.is_empty()
+    });
     Check {
-        holds: checked.then_some(holds),
+        holds,
         expected: "no payment processed and no offset committed by a member after its partition was revoked (and before it was assigned again)".into(),
         observed,
     }
+}
+
+/// Judge each strategy that had revocations with `judge` (which describes what
+/// it saw in `observed` and says whether it holds); `None` if none had any.
+fn per_strategy_with_revocations(
+    analyses: &[Analysis],
+    mut judge: impl FnMut(&Analysis, &mut String) -> bool,
+) -> (Option<bool>, String) {
+    let mut observed = String::new();
+    let mut holds = true;
+    let mut checked = false;
+    for a in analyses {
+        if a.revocations == 0 {
+            let _ = write!(observed, "{}: no revocation to check. ", a.strategy);
+            continue;
+        }
+        checked = true;
+        holds &= judge(a, &mut observed);
+        observed.push_str(". ");
+    }
+    (checked.then_some(holds), observed)
 }
 
 /// Under the incremental strategies, partitions that stay keep flowing.

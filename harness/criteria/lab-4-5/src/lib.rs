@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`members`] | member processes: start, SIGTERM (a graceful leave), SIGKILL (a crash) |
 //! | [`scenario`] | one strategy's run: members scaled 1 → 2 → 3 → 2 → 1, settling after each step |
+//! | [`observed`] | what a run observed: its steps, member events, outcomes, payments produced |
 //! | [`producer`] | the steady producer of seeded payments |
 //! | [`session`] | seed 003's troubleshooting: a member frozen longer than its session, under a short and a long session timeout |
 //! | [`ownership`] | who owned which partition when, from the member events |
@@ -19,6 +20,7 @@
 pub mod analysis;
 pub mod checks;
 pub mod members;
+pub mod observed;
 pub mod ownership;
 pub mod producer;
 pub mod report;

@@ -17,11 +17,10 @@
 //! and the last member leaves.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use harness::clock::now_ms;
-use harness::outcomes::{outcomes_topic, Outcome, OutcomeStatus};
+use harness::outcomes::{outcomes_topic, Outcome};
 use harness::topics::{create_topics, unique_name};
 use harness::{wait, Broker};
 use lab_4_5_kit::events::{events_topic, EventKind, MemberEvent};
@@ -33,6 +32,8 @@ use crate::members::{Launcher, Members};
 use crate::ownership::{moves_partitions, owners_at};
 use crate::producer::SteadyProducer;
 use harness::tail::Tail;
+
+pub use crate::observed::{Observed, Step, StepKind};
 
 /// Payments per second: 10 per partition, so each partition's worker (50 ms a
 /// payment) is busy half the time and a revocation often finds one in hand.
@@ -46,62 +47,6 @@ pub const STALL_DEADLINE: Duration = Duration::from_secs(10);
 const SETTLE_DEADLINE: Duration = Duration::from_secs(60);
 /// After the producer stops: time for every payment to get its outcome.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
-
-/// What a step does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepKind {
-    Start,
-    Join,
-    Leave,
-    StaticRestart,
-    Kill,
-}
-
-/// One step of the run, as it happened.
-#[derive(Debug, Clone)]
-pub struct Step {
-    pub kind: StepKind,
-    /// `b1 joins`, for tables and the timeline's legend.
-    pub label: String,
-    pub member: String,
-    pub at_ms: i64,
-    /// When the last assignment or revocation that settled it happened.
-    pub settled_ms: i64,
-    pub live_after: Vec<String>,
-    /// Partitions that processed fewer than [`FLOW_AFTER_STEP`] payments in the
-    /// [`STALL_DEADLINE`] after it settled.
-    pub stalled: Vec<i32>,
-}
-
-/// Everything one strategy's run observed.
-#[derive(Debug, Clone)]
-pub struct Observed {
-    pub strategy: Strategy,
-    pub topic: String,
-    pub group: String,
-    pub started_ms: i64,
-    pub ended_ms: i64,
-    pub steps: Vec<Step>,
-    pub events: Vec<MemberEvent>,
-    pub outcomes: Vec<Outcome>,
-    /// Every payment the producer had acknowledged.
-    pub produced: Vec<String>,
-    pub session_timeout_ms: u64,
-    pub logs: PathBuf,
-}
-
-impl Observed {
-    pub fn step(&self, kind: StepKind) -> Option<&Step> {
-        self.steps.iter().find(|s| s.kind == kind)
-    }
-
-    /// The processed outcomes (Lab 4.5's gateway never fails).
-    pub fn processed(&self) -> impl Iterator<Item = &Outcome> {
-        self.outcomes
-            .iter()
-            .filter(|o| o.status == OutcomeStatus::Processed)
-    }
-}
 
 /// Run the scenario for `strategy`, members started by `launcher`.
 pub async fn run(
