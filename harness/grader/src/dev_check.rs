@@ -41,6 +41,7 @@ pub struct Problem {
 /// Check every lab of `info` against the tree at `root`.
 pub fn check_shapes(root: &Path, info: &Info) -> Vec<Problem> {
     let mut problems = Vec::new();
+    let debug_packages = fully_debugged_packages(root);
     for lab in &info.labs {
         let mut report = |problem: String| {
             problems.push(Problem {
@@ -54,6 +55,15 @@ pub fn check_shapes(root: &Path, info: &Info) -> Vec<Problem> {
             }
         }
         check_student_files(root, lab, &mut report);
+        // The workspace builds its given code with line tables only (to save
+        // disk); a student's crate must keep full debug info, so a debugger
+        // shows their variables.
+        if !debug_packages.contains(&lab.id) {
+            report(format!(
+                "Cargo.toml has no [profile.dev.package.{}] with debug = true: the student's crate would build without full debug info",
+                lab.id
+            ));
+        }
         for criterion in &lab.criteria {
             let mut files: Vec<String> = [Target::Starter, Target::Solution]
                 .map(|target| lab.file_of(criterion, target))
@@ -167,6 +177,32 @@ fn code_lines(file: &Path) -> usize {
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with("//"))
         .count()
+}
+
+/// The packages the workspace's Cargo.toml gives full debug info in the dev
+/// profile (`[profile.dev.package.<name>] debug = true`).
+fn fully_debugged_packages(root: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(root.join("Cargo.toml")) else {
+        return Vec::new();
+    };
+    let Ok(manifest) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let packages = manifest
+        .get("profile")
+        .and_then(|p| p.get("dev"))
+        .and_then(|d| d.get("package"))
+        .and_then(|p| p.as_table());
+    packages
+        .into_iter()
+        .flatten()
+        .filter(|(_, settings)| {
+            matches!(settings.get("debug"), Some(toml::Value::Boolean(true)))
+                || settings.get("debug").and_then(|d| d.as_str()) == Some("full")
+                || settings.get("debug").and_then(|d| d.as_integer()) == Some(2)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// The `*-solution` crates `dir`'s Cargo.toml depends on (a solution may depend
@@ -351,6 +387,7 @@ mod tests {
         assert!(has("marker"), "{problems:#?}");
         assert!(has("still has a TODO( marker"), "{problems:#?}");
         assert!(has("depends on lab-4-3-solution"), "{problems:#?}");
+        assert!(has("[profile.dev.package.lab-4-3]"), "{problems:#?}");
         let _ = std::fs::remove_dir_all(&root);
     }
 }

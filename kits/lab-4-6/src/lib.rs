@@ -24,7 +24,8 @@
 //! | `kits/lab-4-6/src/window.rs` | [`window::Window`]: the tracker behind a lock, what each partition holds | given (read it) |
 //! | `kits/lab-4-6/src/context.rs` | the rebalance callbacks: drain and commit a revoked partition before it goes | given (read it) |
 //! | `kits/lab-4-6/src/work.rs` | one record's work: the gateway, then its outcome report or dead letter, retried in place until acknowledged | given (read it) |
-//! | `kits/lab-4-6/src/consumer.rs` | the poll loop: start records or park them, pause a partition whose backlog is full and resume it at half, commit the committable, drain on shutdown | given (read it) |
+//! | `kits/lab-4-6/src/poll.rs` | the poll loop: start records or park them, pause a partition whose backlog is full and resume it at half, commit the committable, drain on shutdown (Lab 4.2's DLQ consumer runs it too) | given (read it) |
+//! | `kits/lab-4-6/src/consumer.rs` | the windowed consumer: the poll loop with this lab's record work | given |
 //! | `kits/lab-4-6/src/backlog.rs` | records that arrived while their window was full, in order, up to a limit | given (read it) |
 //! | `kits/lab-4-6/src/config.rs`, `stats.rs`, `running.rs` | a consumer's settings, its counters, a consumer as a task | given |
 //! | `kits/lab-4-6/src/runner.rs` | the `windowed-consumer` binary's `main` | given |
@@ -33,14 +34,15 @@
 //! The student's crate holds only `exercise.rs` (plus one-line binaries), so the
 //! grader can grade that one file in a pristine tree (`grade --submission`).
 //!
-//! The other labs' pipelines could use the reference tracker through the
-//! solution crate, as Lab 4.4's given code runs Lab 4.3's solution; this kit
-//! itself never contains the answer.
+//! Lab 4.2's DLQ consumer runs this kit's window and poll loop with the
+//! reference tracker, through the solution crate (as Lab 4.4's given code runs
+//! Lab 4.3's solution); this kit itself never contains the answer.
 
 pub mod backlog;
 pub mod config;
 pub mod consumer;
 pub mod context;
+pub mod poll;
 pub mod runner;
 pub mod running;
 pub mod stats;

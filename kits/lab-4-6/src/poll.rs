@@ -1,0 +1,264 @@
+//! [`WindowedLoop`]: the poll loop of a windowed consumer, whatever a record's
+//! work is. Lab 4.6's consumer (`consumer.rs`) runs it with its own work
+//! (`work.rs`); Lab 4.2's DLQ consumer runs it with the student's
+//! `handle_failure`.
+//!
+//! Each turn of the loop does one of three things:
+//! - a record arrived: if its partition has room (and nothing parked),
+//!   [`Window::start`] it and hand it to the caller's work; otherwise park it
+//!   in the [`Backlog`], and pause the partition if the backlog is full;
+//! - the commit interval passed: commit what the tracker says is committable
+//!   (asynchronously), start parked records that have room, resume partitions
+//!   whose backlog is down to half;
+//! - a record finished while records are parked: the same, at once.
+//!
+//! On stop ([`WindowedLoop::shut_down`]) it waits (bounded) for the records in
+//! flight, commits synchronously, and leaves the group.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use harness::clock::now_ms;
+use harness::Broker;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::TopicPartitionList;
+
+use crate::backlog::Backlog;
+use crate::context::{commit_sync, offsets_list, WindowContext};
+use crate::stats::WindowedStats;
+use crate::window::{Ticket, Window};
+use crate::OffsetTracker;
+
+/// Parked records a partition may hold, at least (the window may raise it).
+pub const BACKLOG_MIN: usize = 500;
+
+/// A consumer whose commits the window decides, subscribed to `topic`.
+/// `session_timeout`, when given, is also its `max.poll.interval.ms` (the loop
+/// polls all the time, so only a stalled process can exceed it).
+pub fn windowed_consumer<T: OffsetTracker>(
+    broker: &Broker,
+    group_id: &str,
+    topic: &str,
+    session_timeout: Option<Duration>,
+    context: WindowContext<T>,
+) -> anyhow::Result<StreamConsumer<WindowContext<T>>> {
+    let mut config = broker.client_config();
+    config
+        .set("group.id", group_id)
+        .set("auto.offset.reset", "earliest")
+        // The window decides what is committed, and when.
+        .set("enable.auto.commit", "false")
+        // Keep librdkafka's own prefetch modest: the window and the backlog
+        // are the buffer.
+        .set("queued.max.messages.kbytes", "4096");
+    if let Some(session) = session_timeout {
+        let session = session.as_millis().to_string();
+        config
+            .set("session.timeout.ms", &session)
+            .set("max.poll.interval.ms", &session);
+    }
+    let consumer: StreamConsumer<WindowContext<T>> = config
+        .create_with_context(context)
+        .context("creating the windowed consumer")?;
+    consumer.subscribe(&[topic])?;
+    Ok(consumer)
+}
+
+/// What the poll loop works with. The record's work is not here: [`run`]
+/// hands each started record to the caller.
+///
+/// [`run`]: WindowedLoop::run
+pub struct WindowedLoop<'a, T: OffsetTracker> {
+    pub consumer: &'a StreamConsumer<WindowContext<T>>,
+    pub window: &'a Window<T>,
+    pub stats: &'a WindowedStats,
+    pub topic: &'a str,
+    pub member: &'a str,
+    /// How often the committable offsets are committed (asynchronously).
+    pub commit_interval: Duration,
+    pub stop: &'a AtomicBool,
+}
+
+impl<T: OffsetTracker> WindowedLoop<'_, T> {
+    /// Poll until `stop` is raised. Every record started (in offset order per
+    /// partition) goes to `work` with its ticket; the work must end with
+    /// [`Window::finish`] or [`Window::abandon`] of that ticket, on any task.
+    pub async fn run(&self, mut work: impl FnMut(OwnedMessage, Ticket)) {
+        // Enough parked records to keep a partition busy while a refetch after
+        // a resume is under way (see backlog.rs), whatever the window.
+        let mut backlog = Backlog::new(self.window.limit().max(BACKLOG_MIN));
+        let mut commit_tick = tokio::time::interval(self.commit_interval);
+        commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !self.stop.load(Ordering::Relaxed) {
+            let waiting = !backlog.is_empty();
+            tokio::select! {
+                received = tokio::time::timeout(Duration::from_millis(100), self.consumer.recv()) => {
+                    match received {
+                        Err(_) => {}
+                        Ok(Err(error)) => tracing::warn!(member = %self.member, "consumer error: {error}"),
+                        Ok(Ok(message)) => self.received(message.detach(), &mut backlog, &mut work),
+                    }
+                }
+                _ = commit_tick.tick() => {
+                    self.commit_async();
+                    self.start_all_parked(&mut backlog, &mut work);
+                }
+                _ = self.window.changed(), if waiting => self.start_all_parked(&mut backlog, &mut work),
+            }
+        }
+    }
+
+    /// One record from the broker (owned: its task, or the backlog, outlives
+    /// this turn): start it, or park it behind its partition's parked ones.
+    fn received(
+        &self,
+        message: OwnedMessage,
+        backlog: &mut Backlog,
+        work: &mut impl FnMut(OwnedMessage, Ticket),
+    ) {
+        let stats = self.stats;
+        let _ = stats.first_record_at_ms.compare_exchange(
+            0,
+            now_ms(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        stats.consumed.fetch_add(1, Ordering::Relaxed);
+        let partition = message.partition();
+        self.start_parked(backlog, partition, work);
+        // Behind the parked ones (records start in offset order), or when the
+        // window is full. Either way the window has started records of this
+        // partition under its current owner, so it has an epoch. Without one
+        // (nothing started since it was assigned, or revoked since),
+        // `start_parked` above has just dropped any stale backlog and the
+        // window has room.
+        let must_wait = backlog.has(partition) || !self.window.has_room(partition);
+        match self.window.epoch(partition) {
+            Some(epoch) if must_wait => {
+                stats.parked.fetch_add(1, Ordering::Relaxed);
+                if backlog.park(epoch, message) {
+                    self.pause(partition);
+                }
+            }
+            epoch => {
+                debug_assert!(
+                    epoch.is_some() || !must_wait,
+                    "a partition without an epoch has nothing parked and room"
+                );
+                self.start(message, work);
+            }
+        }
+    }
+
+    /// Start `message`: the window knows it from now on, and `work` has it.
+    fn start(&self, message: OwnedMessage, work: &mut impl FnMut(OwnedMessage, Ticket)) {
+        let (ticket, held) = self.window.start(message.partition(), message.offset());
+        self.stats
+            .max_held
+            .fetch_max(held as u64, Ordering::Relaxed);
+        work(message, ticket);
+    }
+
+    /// Start `partition`'s parked records while its window has room (a backlog
+    /// from before a revocation is dropped instead).
+    fn start_parked(
+        &self,
+        backlog: &mut Backlog,
+        partition: i32,
+        work: &mut impl FnMut(OwnedMessage, Ticket),
+    ) {
+        while backlog.has(partition) && self.window.has_room(partition) {
+            match backlog.next(partition, self.window.epoch(partition)) {
+                Some(message) => self.start(message, work),
+                None => break,
+            }
+        }
+    }
+
+    /// [`Self::start_parked`] for every partition, then resume those whose
+    /// backlog is down to half.
+    fn start_all_parked(&self, backlog: &mut Backlog, work: &mut impl FnMut(OwnedMessage, Ticket)) {
+        for partition in backlog.partitions() {
+            self.start_parked(backlog, partition, work);
+        }
+        let resumable = backlog.take_resumable();
+        if resumable.is_empty() {
+            return;
+        }
+        let mut list = TopicPartitionList::new();
+        for partition in resumable {
+            list.add_partition(self.topic, partition);
+        }
+        // librdkafka queues the resume behind the pause (in order, per
+        // partition), and resuming a partition that is not paused does nothing:
+        // no failure to retry here. (It fails as a whole only for a closed
+        // consumer.)
+        if let Err(error) = self.consumer.resume(&list) {
+            tracing::debug!("could not resume {list:?}: {error}");
+        }
+    }
+
+    fn pause(&self, partition: i32) {
+        let mut list = TopicPartitionList::new();
+        list.add_partition(self.topic, partition);
+        match self.consumer.pause(&list) {
+            Ok(()) => {
+                self.stats.pauses.fetch_add(1, Ordering::Relaxed);
+            }
+            // Fails as a whole only for a closed consumer. (Pausing a partition
+            // revoked meanwhile is harmless: the rebalance callback resumes
+            // every partition it is assigned, see context.rs.)
+            Err(error) => tracing::debug!("could not pause partition {partition}: {error}"),
+        }
+    }
+
+    /// Commit the committable offsets, asynchronously (the result is logged by
+    /// librdkafka's callback; a lost async commit only means duplicates).
+    fn commit_async(&self) {
+        let commits = self.window.take_commits(None);
+        if commits.is_empty() {
+            return;
+        }
+        match self
+            .consumer
+            .commit(&offsets_list(self.topic, &commits), CommitMode::Async)
+        {
+            Ok(()) => {
+                self.stats.commits.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(error) => {
+                // Not even sent (say, mid-rebalance): try again at the next tick.
+                self.window.uncommitted(&commits);
+                tracing::debug!("commit of {commits:?} not sent: {error}");
+            }
+        }
+    }
+
+    /// Stop: let the records in flight finish (for at most `drain`: a stuck
+    /// forward gives up once it sees the stop), commit synchronously, leave
+    /// the group.
+    pub async fn shut_down(&self, drain: Duration) {
+        let until = Instant::now() + drain;
+        while self.window.unfinished() > 0 && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let owned: Vec<i32> = match self.consumer.assignment() {
+            Ok(list) => list.elements().iter().map(|e| e.partition()).collect(),
+            Err(_) => Vec::new(),
+        };
+        commit_sync(self.consumer, self.topic, self.window, self.stats, &owned);
+        let left = self.window.unfinished();
+        if left > 0 {
+            tracing::info!(
+                member = %self.member,
+                "stopping with {left} records unfinished: not committed past, they will be delivered again"
+            );
+        }
+        // Leave the group now, so a successor does not wait a session timeout
+        // for us. (The revoke callback this triggers finds nothing left to
+        // commit.)
+        self.consumer.unsubscribe();
+    }
+}
