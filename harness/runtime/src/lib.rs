@@ -36,6 +36,7 @@
 //! | [`tail`] | reading a topic of JSON records as they arrive, without a group (outcomes, member events) |
 //! | [`measure`] | latency percentiles, consumer lag, rebalance events, summary tables |
 //! | [`cli`] | the progress spinner and Ctrl-C flag every lab binary uses |
+//! | [`stoppable`] | a consumer loop as a task that stops when asked (or dropped) |
 //! | [`time_scale`] | the one knob that shrinks every delay for tests |
 //! | [`wait`] | polling a condition with a deadline (never a fixed sleep) |
 //!
@@ -57,6 +58,7 @@ pub mod payments;
 pub mod producer;
 pub mod replay;
 pub mod retry;
+pub mod stoppable;
 pub mod tail;
 pub mod time_scale;
 pub mod topics;

@@ -20,7 +20,6 @@
 //! - the skip commit loses the payment for good (nothing is dead-lettered).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -28,6 +27,7 @@ use harness::clock::now_ms;
 use harness::gateway::Gateway;
 use harness::measure::rebalance::{ObservedContext, RebalanceLog};
 use harness::outcomes::{payment_id_of, Outcome, OutcomeReporter, OutcomeStatus};
+use harness::stoppable::StoppableTask;
 use harness::{Broker, TimeScale};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
@@ -255,9 +255,11 @@ fn report(
 }
 
 /// A fragile consumer running on a blocking thread, stopped on request.
+/// Dropping it (say, when a test fails early) stops it too: a tokio runtime
+/// waits for its blocking threads when it shuts down, so a consumer left
+/// running would hang the program instead of ending it.
 pub struct RunningConsumer {
-    stop: Arc<AtomicBool>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<FragileStats>>>,
+    task: StoppableTask<FragileStats>,
     pub rebalances: RebalanceLog,
 }
 
@@ -269,32 +271,17 @@ impl RunningConsumer {
         outcomes_topic: &str,
     ) -> anyhow::Result<RunningConsumer> {
         let reporter = OutcomeReporter::new(broker, outcomes_topic)?;
-        let stop = Arc::new(AtomicBool::new(false));
         let rebalances = RebalanceLog::default();
-        let (broker, stop_flag, log) = (broker.clone(), stop.clone(), rebalances.clone());
-        let task =
-            tokio::task::spawn_blocking(move || run(&broker, &config, &reporter, log, &stop_flag));
-        Ok(RunningConsumer {
-            stop,
-            task: Some(task),
-            rebalances,
-        })
+        let (broker, log) = (broker.clone(), rebalances.clone());
+        let task = StoppableTask::spawn_blocking("the fragile consumer", move |stop| {
+            run(&broker, &config, &reporter, log, &stop)
+        });
+        Ok(RunningConsumer { task, rebalances })
     }
 
     /// Ask it to stop, and wait for its stats. A consumer in the middle of a retry
     /// loop finishes that loop first (that is the anti-pattern, too).
     pub async fn stop(mut self) -> anyhow::Result<FragileStats> {
-        self.stop.store(true, Ordering::Relaxed);
-        let task = self.task.take().context("stopped twice")?;
-        task.await.context("the fragile consumer thread panicked")?
-    }
-}
-
-/// Dropping a running consumer (say, when a test fails early) stops it too: a
-/// tokio runtime waits for its blocking threads when it shuts down, so a consumer
-/// left running would hang the program instead of ending it.
-impl Drop for RunningConsumer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.task.stop().await?.context("stopped twice")
     }
 }
