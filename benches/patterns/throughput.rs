@@ -7,6 +7,7 @@
 //! | `raw_consume_and_commit` | nothing: the ceiling (commits every 500) |
 //! | `raw_consume_produce_commit` | produces one record, commits after the acks: the fair baseline |
 //! | `retry_consumer` | Lab 4.3's solution: outcome report or forward, each awaited in turn |
+//! | `dlq_consumer` | Lab 4.2's solution on its given consumer: a window of records in flight (Lab 4.6's reference tracker), failures dead-lettered |
 //! | `windowed` | Lab 4.6's solution: a window of forwards in flight, the finished prefix committed |
 //!
 //! Every payment must be reported or forwarded, so the fair baseline is the
@@ -39,6 +40,7 @@ enum Member {
     Ceiling,
     FairBaseline,
     RetryConsumer(u32),
+    DlqConsumer(u32),
     Windowed(u32),
 }
 
@@ -50,6 +52,9 @@ impl Member {
             Member::RetryConsumer(pct) => {
                 BenchmarkId::new("retry_consumer", format!("{pct}pct_failures"))
             }
+            Member::DlqConsumer(pct) => {
+                BenchmarkId::new("dlq_consumer", format!("{pct}pct_failures"))
+            }
             Member::Windowed(pct) => BenchmarkId::new("windowed", format!("{pct}pct_failures")),
         }
     }
@@ -59,6 +64,10 @@ impl Member {
             Member::Ceiling => "raw consume and commit (ceiling)".to_string(),
             Member::FairBaseline => "raw consume, produce, commit (fair baseline)".to_string(),
             Member::RetryConsumer(pct) => format!("Lab 4.3 retry consumer, {pct}% failures"),
+            Member::DlqConsumer(pct) => format!(
+                "Lab 4.2 DLQ consumer (window {}), {pct}% failures",
+                lab_4_2_kit::dlq_consumer::WINDOW
+            ),
             Member::Windowed(pct) => format!(
                 "Lab 4.6 windowed consumer (window {}), {pct}% failures",
                 <lab_4_6_solution::Solution as lab_4_6_kit::Exercise>::WINDOW
@@ -74,11 +83,13 @@ impl Member {
         }
     }
 
-    const ALL: [Member; 6] = [
+    const ALL: [Member; 8] = [
         Member::Ceiling,
         Member::FairBaseline,
         Member::RetryConsumer(0),
         Member::RetryConsumer(30),
+        Member::DlqConsumer(0),
+        Member::DlqConsumer(30),
         Member::Windowed(0),
         Member::Windowed(30),
     ];
@@ -103,6 +114,14 @@ async fn run_once(broker: &Broker, member: Member) -> anyhow::Result<Duration> {
             lab_4_3_criteria::throughput::retry_consumer_throughput::<lab_4_3_solution::Solution>(
                 broker,
                 RETRY_PAYMENTS,
+                rate(pct),
+            )
+            .await
+        }
+        Member::DlqConsumer(pct) => {
+            lab_4_2_criteria::throughput::dlq_consumer_throughput::<lab_4_2_solution::Solution>(
+                broker,
+                PAYMENTS,
                 rate(pct),
             )
             .await

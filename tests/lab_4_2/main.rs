@@ -34,7 +34,9 @@ use harness::outcomes::OutcomeStatus;
 use harness::payments::{PaymentGenerator, PoisonError, PoisonKind, PoisonRates};
 use harness::topics::{create_topics, read_all, unique_name};
 use harness::{wait, TimeScale};
-use lab_4_2_criteria::scenario::{DlqRun, Settled, NON_BLOCKING_RATIO_LIMIT, OWN_HANDLING_LIMIT};
+use lab_4_2_criteria::scenario::{
+    drains_without_blocking, non_blocking_expectation, DlqRun, Settled, OWN_HANDLING_LIMIT,
+};
 use lab_4_2_kit::analyzer::{analyze, DlqReport};
 use lab_4_2_kit::Exercise;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage, Timestamp};
@@ -101,7 +103,9 @@ fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
 }
 
 /// Wait (up to a deadline) until the current consumer has failed `count` DLQ
-/// sends; `Ok(false)` if every payment settled first.
+/// sends; `Ok(false)` if every payment settled first with no DLQ send left
+/// waiting for its answer (records are handled concurrently: a run can settle
+/// while its sends are still in flight, and those may yet fail).
 async fn wait_for_failed_sends(run: &DlqRun, count: u64) -> Result<bool, wait::TimedOut> {
     wait::until(
         "DLQ sends to fail",
@@ -112,8 +116,12 @@ async fn wait_for_failed_sends(run: &DlqRun, count: u64) -> Result<bool, wait::T
             if failures >= count {
                 return Ok(true);
             }
+            let in_flight = run.stats().dlq_sends_in_flight.load(Ordering::Relaxed);
             match run.ledger.settled(&run.outcomes()) {
-                Ok(()) => Ok(false),
+                Ok(()) if in_flight == 0 => Ok(false),
+                Ok(()) => Err(format!(
+                    "{failures} failed DLQ sends; every payment has an outcome, {in_flight} DLQ sends in flight"
+                )),
                 Err(progress) => Err(format!("{failures} failed DLQ sends; {progress}")),
             }
         },

@@ -4,37 +4,41 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use harness::clock::now_ms;
 use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::PaymentError;
-use harness::measure::rebalance::ObservedContext;
-use harness::outcomes::{payment_id_of, Outcome, OutcomeReporter, OutcomeStatus};
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::Offset;
+use harness::outcomes::{payment_id_of, Outcome, OutcomeStatus};
+use lab_4_6_kit::window::Ticket;
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::producer::FutureRecord;
 
 use crate::config::DlqConsumerConfig;
-use crate::stats::DlqStats;
+use crate::record::{finish_once, Shared};
 
 /// Everything `handle_failure` may need about one failed record, and the tools
 /// to act on it.
 pub struct Failed<'a> {
-    pub message: &'a BorrowedMessage<'a>,
+    pub message: &'a OwnedMessage,
     pub error: &'a PaymentError,
     /// Processing attempts so far: 1, unless the record came back after a dead
     /// letter that was not acknowledged.
     pub attempts: u32,
     pub first_failure_ms: i64,
-    pub(crate) consumer: &'a StreamConsumer<ObservedContext>,
-    pub(crate) dlq: &'a FutureProducer,
-    pub(crate) reporter: &'a OutcomeReporter,
-    pub(crate) config: &'a DlqConsumerConfig,
-    pub(crate) stats: &'a DlqStats,
-    pub(crate) rewound: &'a AtomicBool,
+    pub(crate) ticket: &'a Ticket,
+    /// Whether the window has been told this record is finished.
+    pub(crate) finished: &'a AtomicBool,
+    pub(crate) handling: &'a Handling,
+    pub(crate) shared: &'a Shared,
+}
+
+/// What one `handle_failure` call did, for the record's task to act on.
+#[derive(Default)]
+pub(crate) struct Handling {
+    pub rewound: AtomicBool,
+    /// The DLQ acknowledged a dead letter of this record in this call.
+    pub dead_lettered: AtomicBool,
     /// µs spent waiting for the broker in the calls below (see `failure_handling_us`).
-    pub(crate) waited_us: &'a AtomicU64,
+    pub waited_us: AtomicU64,
 }
 
 impl Failed<'_> {
@@ -44,7 +48,7 @@ impl Failed<'_> {
             self.message,
             self.error,
             &FailureContext {
-                consumer_group: &self.config.group_id,
+                consumer_group: &self.shared.config.group_id,
                 attempts: self.attempts,
                 first_failure_ms: self.first_failure_ms,
                 last_failure_ms: now_ms(),
@@ -57,18 +61,25 @@ impl Failed<'_> {
     /// has it; `Err` means it may not.
     pub async fn send_to_dlq(&self, dead: &DeadLetter) -> anyhow::Result<(i32, i64)> {
         let value = dead.to_json();
-        let mut record = FutureRecord::to(&self.config.dlq_topic)
+        let mut record = FutureRecord::to(&self.shared.config.dlq_topic)
             .payload(&value)
             .headers(dead.kafka_headers());
         if let Some(key) = self.message.key() {
             record = record.key(key);
         }
         let started = Instant::now();
-        let sent = self.dlq.send(record, Duration::from_secs(10)).await;
+        let in_flight = &self.shared.stats.dlq_sends_in_flight;
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        let sent = self.shared.dlq.send(record, Duration::from_secs(10)).await;
+        in_flight.fetch_sub(1, Ordering::Relaxed);
         self.waited_since(started);
         match sent {
             Ok(delivery) => {
-                self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                self.handling.dead_lettered.store(true, Ordering::Relaxed);
+                self.shared
+                    .stats
+                    .dead_lettered
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::error!(
                     target: "payment",
                     "sent to DLQ | payment {} | error {}: {} | retry count {}",
@@ -80,9 +91,14 @@ impl Failed<'_> {
                 Ok((delivery.partition, delivery.offset))
             }
             Err((error, _)) => {
-                self.stats.dlq_send_failures.fetch_add(1, Ordering::Relaxed);
-                let error =
-                    anyhow::anyhow!("DLQ {} did not acknowledge: {error}", self.config.dlq_topic);
+                self.shared
+                    .stats
+                    .dlq_send_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                let error = anyhow::anyhow!(
+                    "DLQ {} did not acknowledge: {error}",
+                    self.shared.config.dlq_topic
+                );
                 // Seed 001's CRITICAL line. "Will be retried" is the rule: do not
                 // commit, rewind (see `Exercise::handle_failure`).
                 tracing::error!(
@@ -111,41 +127,46 @@ impl Failed<'_> {
             status,
             self.attempts,
             Some(self.error.to_string()),
-            &self.config.member,
+            &self.shared.config.member,
         );
         let started = Instant::now();
-        let reported = self.reporter.report(&outcome).await;
+        let reported = self.shared.reporter.report(&outcome).await;
         self.waited_since(started);
         reported
     }
 
     fn waited_since(&self, started: Instant) {
-        self.waited_us
+        self.handling
+            .waited_us
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
 
-    /// Commit past the failed record, so this group does not consume it again. The
-    /// commit is asynchronous: if it is lost (a rebalance, a crash), the record is
-    /// consumed again, never skipped.
+    /// Commit past the failed record, so this group does not consume it again.
+    ///
+    /// The consumer keeps a window of records in flight per partition, so
+    /// "commit past this record" means: this record is finished. The window
+    /// commits a partition up to its first record that is not finished yet,
+    /// asynchronously, every few milliseconds. If that commit is lost (a
+    /// rebalance, a crash), the record is consumed again, never skipped. Call
+    /// it once the record is safe (in the DLQ): from here on, a crash does not
+    /// bring it back.
     pub fn commit(&self) -> anyhow::Result<()> {
-        self.consumer
-            .commit_message(self.message, CommitMode::Async)
-            .context("committing past the failed record")
+        finish_once(&self.shared.window, self.ticket, self.finished);
+        Ok(())
     }
 
-    /// Seek this partition back to the failed record: it will be consumed (and
-    /// processed) again, after a back-off during which only this partition is
-    /// paused. Other partitions are not affected.
+    /// Make the failed record come back: after a back-off (100 ms, doubling
+    /// with each failure, at most 5 s) it is processed again, as attempt
+    /// `attempts + 1`, and nothing is committed past it meanwhile.
+    ///
+    /// No seek is needed for that: the consumer still holds the record in its
+    /// window, so it hands it back itself, while the partition's other records
+    /// go on (until the partition's window is full: then the partition waits,
+    /// which is the back-pressure a DLQ outage should cause). A crash or a
+    /// revocation meanwhile lets the record go unfinished: whoever consumes
+    /// the partition next reads it again from the committed offset.
     pub fn rewind(&self) -> anyhow::Result<()> {
-        self.consumer
-            .seek(
-                self.message.topic(),
-                self.message.partition(),
-                Offset::Offset(self.message.offset()),
-                Duration::from_secs(5),
-            )
-            .context("rewinding to the failed record")?;
-        self.rewound.store(true, Ordering::Relaxed);
+        self.handling.rewound.store(true, Ordering::Relaxed);
         Ok(())
     }
 
@@ -163,6 +184,6 @@ impl Failed<'_> {
 
     /// The consumer's settings (topic names, group, member).
     pub fn config(&self) -> &DlqConsumerConfig {
-        self.config
+        &self.shared.config
     }
 }

@@ -10,7 +10,8 @@
 //! |---|---|---|
 //! | `labs/lab-4-2/src/exercise.rs` | [`Exercise::handle_failure`] (what to do with a failed record), [`Exercise::tally`] (how the analyzer counts) | **the student's (graded)** |
 //! | `kits/lab-4-2/src/lib.rs` | the [`Exercise`] trait | given |
-//! | `kits/lab-4-2/src/dlq_consumer.rs` | the consumer loop and the DLQ producer | given (read it) |
+//! | `kits/lab-4-2/src/dlq_consumer.rs` | the consumer: Lab 4.6's windowed poll loop, the DLQ producer, a consumer as a task | given (read it) |
+//! | `kits/lab-4-2/src/record.rs` | one record's task: the gateway, then its report or your `handle_failure`, then finished or handled again after a rewind | given (read it) |
 //! | `kits/lab-4-2/src/config.rs`, `stats.rs` | a consumer's settings, and the counters it keeps | given |
 //! | `kits/lab-4-2/src/failed.rs` | the [`failed::Failed`] toolbox `handle_failure` gets | given (read it) |
 //! | `kits/lab-4-2/src/analyzer.rs` | reading the DLQ from the beginning until drained; table and JSON | given |
@@ -33,6 +34,7 @@ pub mod analyzer;
 pub mod config;
 pub mod dlq_consumer;
 pub mod failed;
+mod record;
 pub mod runner;
 pub mod stats;
 

@@ -79,9 +79,9 @@ async fn consume<E: Exercise>(args: ConsumerArgs) -> anyhow::Result<()> {
         &broker,
         &config,
         &reporter,
-        &stats,
+        stats.clone(),
         RebalanceLog::default(),
-        &stop,
+        stop,
     )
     .await?;
     println!("{}", stats.summary());

@@ -1,21 +1,27 @@
 //! The counters a running DLQ consumer keeps, readable while it runs.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use lab_4_6_kit::stats::WindowedStats;
 
 /// Counters a running consumer keeps, readable while it runs.
 #[derive(Debug, Default)]
 pub struct DlqStats {
-    /// Distinct records polled (a redelivery after a rewind is not counted twice).
-    pub consumed: AtomicU64,
+    /// The poll loop's and the window's counters: records consumed (a record
+    /// handled again after a rewind is not consumed again), parked, pauses,
+    /// commits, the first record's time.
+    pub window: Arc<WindowedStats>,
     pub processed: AtomicU64,
     pub dead_lettered: AtomicU64,
     /// DLQ produces the broker did not acknowledge (each one rewound, not lost).
     pub dlq_send_failures: AtomicU64,
+    /// DLQ sends waiting for their answer right now (records are handled
+    /// concurrently, so there can be many).
+    pub dlq_sends_in_flight: AtomicU64,
     /// Failures `handle_failure` neither dead-lettered nor rewound: the consumer
     /// moves past them (and commits past them) with no outcome. That is lost.
     pub lost: AtomicU64,
-    /// Epoch ms of the first record polled (0: none yet).
-    pub first_record_at_ms: AtomicI64,
     /// For each failure, the µs `handle_failure` took *of its own*: its whole
     /// time minus what it spent waiting in `send_to_dlq` and the outcome
     /// report. A sleep or a retry in place shows here, whatever the broker's
@@ -31,7 +37,7 @@ impl DlqStats {
     pub fn summary(&self) -> String {
         let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let (consumed, processed, dead_lettered, lost) = (
-            count(&self.consumed),
+            count(&self.window.consumed),
             count(&self.processed),
             count(&self.dead_lettered),
             count(&self.lost),

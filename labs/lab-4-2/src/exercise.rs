@@ -23,9 +23,10 @@ impl Exercise for Starter {
         //   failed.dead_letter()            the dead-letter record (harness::dead_letter::DeadLetter)
         //   failed.send_to_dlq(&dead).await produce it and wait for the broker's ack (Err if not acked)
         //   failed.report_dead_lettered()   tell the graders (outcomes topic) it was dead-lettered
-        //   failed.commit()                 commit past the failed record
-        //   failed.rewind()                 seek back to the failed record: it comes back after a
-        //                                   back-off (only its partition pauses)
+        //   failed.commit()                 commit past the failed record (it is finished: the
+        //                                   consumer commits up to its first unfinished record)
+        //   failed.rewind()                 make the failed record come back: it is handled again
+        //                                   after a back-off, and nothing is committed past it
         //
         // The order matters (seed 001: "commit only after the DLQ send succeeded"):
         //   - If the DLQ send fails (send_to_dlq already logged seed 001's

@@ -19,7 +19,7 @@ impl Exercise for Solution {
             }
             Err(_) => {
                 // Seed 001's rule: without the DLQ's ack, do not commit. Rewinding
-                // makes the record come back (its partition pauses for a back-off,
+                // makes the record come back (handled again after a back-off, while
                 // the others keep flowing) instead of being lost. (`send_to_dlq`
                 // has already logged seed 001's "CRITICAL: failed to send to DLQ,
                 // will be retried" line.)

@@ -7,6 +7,8 @@
 //! |---|---|
 //! | [`scenario`] | produce, consume, settle; thresholds; the checklist |
 //! | [`run`] | `cargo run -p lab-4-2`: the scenario, the analysis, the checklist |
+//! | [`throughput`] | the DLQ consumer's backlog throughput, for the `patterns` bench |
 
 pub mod run;
 pub mod scenario;
+pub mod throughput;

@@ -23,10 +23,35 @@ use lab_4_2_kit::Exercise;
 pub const PARTITIONS: i32 = 3;
 
 /// "Non-blocking": draining a workload with failures may take at most this many
-/// times the failure-free time. A failure costs one gateway call and one DLQ round
-/// trip, about what a success costs, so the real ratio is near 1; the limit leaves
-/// room for a loaded CI machine and still catches any retry loop or sleep.
+/// times the failure-free time, or [`NON_BLOCKING_ALLOWANCE`] more, whichever
+/// is larger. A failure costs a gateway call, a dead letter and its report,
+/// where a success costs the call and the report: with 20-25% failures a long
+/// run measures 1.2x-2.2x (5,000 payments at zero processing cost, debug build:
+/// 507 ms against 228 ms); a handler that blocks its thread for each failure
+/// measures far more.
 pub const NON_BLOCKING_RATIO_LIMIT: f64 = 2.0;
+
+/// The consumer keeps records in flight concurrently, so a short run drains in
+/// a few round trips (tens of ms), and fixed costs weigh more than the ratio
+/// can allow: the first dead letter waits for the DLQ topic's metadata and the
+/// idempotent producer's id. This much more is allowed, whatever the ratio. It
+/// still fails a handler that blocks its thread for every failure; a short
+/// sleep per failure is caught by [`OWN_HANDLING_LIMIT`] instead.
+pub const NON_BLOCKING_ALLOWANCE: Duration = Duration::from_millis(500);
+
+/// Did draining with failures stay within the non-blocking limits?
+pub fn drains_without_blocking(with_failures: Duration, failure_free: Duration) -> bool {
+    let by_ratio = failure_free.mul_f64(NON_BLOCKING_RATIO_LIMIT);
+    with_failures <= by_ratio.max(failure_free + NON_BLOCKING_ALLOWANCE)
+}
+
+/// What [`drains_without_blocking`] expects, in words.
+pub fn non_blocking_expectation() -> String {
+    format!(
+        "at most {NON_BLOCKING_RATIO_LIMIT}x the failure-free time, or {} ms more, whichever is larger",
+        NON_BLOCKING_ALLOWANCE.as_millis()
+    )
+}
 
 /// "Non-blocking", per failure: the median time `handle_failure` may spend of
 /// its own, outside its DLQ send and outcome report (building a dead letter and
@@ -158,6 +183,7 @@ impl DlqRun {
             self.first_record_at_ms = self
                 .consumer
                 .stats
+                .window
                 .first_record_at_ms
                 .load(Ordering::Relaxed);
         }
@@ -228,11 +254,12 @@ pub fn checklist(run: &Settled, baseline: &Settled, report: &DlqReport) -> Strin
             format!("zero payments lost ({} lost of {payments})", run.accounting.lost()),
         ),
         (
-            checked(expected > 0, ratio <= NON_BLOCKING_RATIO_LIMIT),
+            checked(expected > 0, drains_without_blocking(run.drain_time, baseline.drain_time)),
             format!(
-                "non-blocking: draining with failures took {ratio:.2}x the failure-free time ({} ms vs {} ms)",
+                "non-blocking: draining with failures took {ratio:.2}x the failure-free time ({} ms vs {} ms; {})",
                 run.drain_time.as_millis(),
-                baseline.drain_time.as_millis()
+                baseline.drain_time.as_millis(),
+                non_blocking_expectation()
             ),
         ),
         (
