@@ -20,8 +20,10 @@ pub async fn commit_follows_dlq_ack<E: Exercise>(mut criterion: Criterion) {
         Duration::from_millis(100),
     )
     .unwrap();
-    // Two failed sends: the first record has failed, come back, and failed again,
-    // so whatever the consumer commits around a failed send has been committed.
+    // Two failed sends (records are in flight together, so most likely two
+    // records' first sends): failures are being handled, and whatever the
+    // consumer commits around a failed send is committed by the time the
+    // restart below has stopped it (its shutdown commits synchronously).
     let failures_seen = wait_for_failed_sends(&run, 2).await;
     criterion.expect(
         matches!(failures_seen, Ok(true)),
@@ -31,7 +33,7 @@ pub async fn commit_follows_dlq_ack<E: Exercise>(mut criterion: Criterion) {
             Err(timeout) => timeout.to_string(),
         },
     );
-    // Crash and restart the consumer while the DLQ is still down: the new one
+    // Stop and restart the consumer while the DLQ is still down: the new one
     // starts from the committed offsets, so anything committed past a record
     // that was never dead-lettered is lost right here.
     run.restart::<E>(broker).await.unwrap();

@@ -47,7 +47,8 @@ pub use crate::stats::DlqStats;
 use crate::Exercise;
 
 /// Records of one partition the consumer may hold at once (started and not
-/// yet committed past). A crash redelivers at most this many per partition;
+/// yet committed past). A crash redelivers at most this many per partition
+/// (plus what finished since the last commit, at most 20 ms' worth);
 /// a DLQ outage holds at most this many (plus the backlog) per partition.
 pub const WINDOW: usize = 1000;
 

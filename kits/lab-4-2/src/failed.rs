@@ -8,12 +8,11 @@ use harness::clock::now_ms;
 use harness::dead_letter::{DeadLetter, FailureContext};
 use harness::gateway::PaymentError;
 use harness::outcomes::{payment_id_of, Outcome, OutcomeStatus};
-use lab_4_6_kit::window::Ticket;
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::FutureRecord;
 
 use crate::config::DlqConsumerConfig;
-use crate::record::{finish_once, Shared};
+use crate::record::{Settle, Shared};
 
 /// Everything `handle_failure` may need about one failed record, and the tools
 /// to act on it.
@@ -24,9 +23,8 @@ pub struct Failed<'a> {
     /// letter that was not acknowledged.
     pub attempts: u32,
     pub first_failure_ms: i64,
-    pub(crate) ticket: &'a Ticket,
-    /// Whether the window has been told this record is finished.
-    pub(crate) finished: &'a AtomicBool,
+    /// The record's ticket in the window, settled once.
+    pub(crate) settle: &'a Settle<'a>,
     pub(crate) handling: &'a Handling,
     pub(crate) shared: &'a Shared,
 }
@@ -148,10 +146,10 @@ impl Failed<'_> {
     /// commits a partition up to its first record that is not finished yet,
     /// asynchronously, every few milliseconds. If that commit is lost (a
     /// rebalance, a crash), the record is consumed again, never skipped. Call
-    /// it once the record is safe (in the DLQ): from here on, a crash does not
-    /// bring it back.
+    /// it once the record is safe (in the DLQ): from the next commit on (once
+    /// every record before it is finished too), a crash no longer brings it back.
     pub fn commit(&self) -> anyhow::Result<()> {
-        finish_once(&self.shared.window, self.ticket, self.finished);
+        self.settle.finish();
         Ok(())
     }
 

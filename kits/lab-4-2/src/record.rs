@@ -55,21 +55,75 @@ impl Shared {
     }
 }
 
-/// Handle `message` until it is settled (processed, dead-lettered, or let go
-/// by `handle_failure`), or given up because its partition was revoked or the
-/// consumer is stopping (then it is not committed past: whoever consumes the
-/// partition next handles it again).
+/// One record's ticket in the window, settled exactly once: finished (the
+/// window may commit past it) or abandoned (it is not, and whoever consumes
+/// the partition next handles it again). A ticket dropped unsettled (its task
+/// panicked, say in a student's `unwrap()`) is abandoned, and the consumer
+/// stops with an error, as the one-at-a-time loop did: a panicked record must
+/// neither hold its partition's commit forever nor go unnoticed.
+pub(crate) struct Settle<'a> {
+    shared: &'a Shared,
+    ticket: Ticket,
+    settled: AtomicBool,
+}
+
+impl<'a> Settle<'a> {
+    fn new(shared: &'a Shared, ticket: Ticket) -> Self {
+        Settle {
+            shared,
+            ticket,
+            settled: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn ticket(&self) -> &Ticket {
+        &self.ticket
+    }
+
+    /// The record is done: the window may commit past it (once).
+    pub(crate) fn finish(&self) {
+        if !self.settled.swap(true, Ordering::Relaxed) {
+            self.shared.window.finish(&self.ticket);
+        }
+    }
+
+    /// The record gives up unfinished, unless it was finished already.
+    fn abandon(&self) {
+        if !self.settled.swap(true, Ordering::Relaxed) {
+            self.shared.window.abandon(&self.ticket);
+        }
+    }
+}
+
+impl Drop for Settle<'_> {
+    fn drop(&mut self) {
+        if self.settled.load(Ordering::Relaxed) {
+            return;
+        }
+        self.abandon();
+        if std::thread::panicking() {
+            self.shared.give_up(anyhow::anyhow!(
+                "a record task panicked (partition {}, offset {}): see the panic message above",
+                self.ticket.partition,
+                self.ticket.offset
+            ));
+        }
+    }
+}
+
+/// Handle `message` until it is settled: processed, dead-lettered, or let go
+/// by `handle_failure` (finished); or given up because its partition was
+/// revoked, the consumer is stopping, or `handle_failure` returned an error
+/// (abandoned: not committed past, so whoever consumes the partition next
+/// handles it again; an error also stops the consumer, and `run` returns it).
 pub(crate) async fn handle<E: Exercise>(
     shared: Arc<Shared>,
     message: OwnedMessage,
     ticket: Ticket,
 ) {
+    let settle = Settle::new(&shared, ticket);
     let mut attempt = 1;
     let mut first_failure_ms = None;
-    // Set once the window has been told the record is finished (by
-    // `Failed::commit`, or here): a record is finished once, whatever the
-    // student calls.
-    let finished = AtomicBool::new(false);
     loop {
         let processed = shared
             .config
@@ -78,10 +132,10 @@ pub(crate) async fn handle<E: Exercise>(
             .await;
         match processed {
             Ok(_payment) => {
-                if report_processed(&shared, &message, attempt, &ticket).await {
-                    finish_once(&shared.window, &ticket, &finished);
+                if report_processed(&shared, &message, attempt, settle.ticket()).await {
+                    settle.finish();
                 } else {
-                    shared.window.abandon(&ticket);
+                    settle.abandon();
                 }
                 return;
             }
@@ -93,8 +147,7 @@ pub(crate) async fn handle<E: Exercise>(
                     error: &error,
                     attempts: attempt,
                     first_failure_ms,
-                    ticket: &ticket,
-                    finished: &finished,
+                    settle: &settle,
                     handling: &handling,
                     shared: &shared,
                 };
@@ -102,7 +155,7 @@ pub(crate) async fn handle<E: Exercise>(
                 let handled = E::handle_failure(failed).await;
                 record_own_time(&shared.stats, started, &handling);
                 if let Err(error) = handled {
-                    shared.window.abandon(&ticket);
+                    settle.abandon();
                     shared.give_up(error.context(format!(
                         "handle_failure failed for payment {}",
                         payment_id_of(&message)
@@ -121,7 +174,7 @@ pub(crate) async fn handle<E: Exercise>(
                             payment_id_of(&message)
                         );
                     }
-                    finish_once(&shared.window, &ticket, &finished);
+                    settle.finish();
                     return;
                 }
             }
@@ -130,18 +183,11 @@ pub(crate) async fn handle<E: Exercise>(
         // committed past it meanwhile (unless handle_failure committed too,
         // which the grader catches). The wait is in this task: the poll loop
         // and the partition's other records go on.
-        if !wait_to_retry(&shared, &ticket, BackoffPolicy::redelivery(attempt)).await {
-            shared.window.abandon(&ticket);
+        if !wait_to_retry(&shared, settle.ticket(), BackoffPolicy::redelivery(attempt)).await {
+            settle.abandon();
             return;
         }
         attempt += 1;
-    }
-}
-
-/// Tell the window the record is finished, once.
-pub(crate) fn finish_once(window: &Window<Tracker>, ticket: &Ticket, finished: &AtomicBool) {
-    if !finished.swap(true, Ordering::Relaxed) {
-        window.finish(ticket);
     }
 }
 
@@ -188,7 +234,7 @@ async fn wait_to_retry(shared: &Shared, ticket: &Ticket, pause: Duration) -> boo
     let step = Duration::from_millis(50);
     let until = Instant::now() + pause;
     loop {
-        if shared.stop.load(Ordering::Relaxed) || !shared.window.is_current(ticket) {
+        if shared.stop.load(Ordering::Relaxed) || !shared.window.keeps_trying(ticket) {
             return false;
         }
         let now = Instant::now();

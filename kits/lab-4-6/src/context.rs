@@ -6,7 +6,10 @@
 //! may commit them, so it:
 //!
 //! 1. waits, bounded by `drain_timeout`, for their records in flight to finish
-//!    (their acks arrive on the producers' own threads meanwhile);
+//!    (their acks arrive on the producers' own threads meanwhile); a record
+//!    waiting to retry a forward that failed gives up instead (it is
+//!    redelivered to the next owner), so an outage does not hold the group's
+//!    rebalance for the whole drain;
 //! 2. commits their committable offsets **synchronously**, unless the
 //!    assignment was already lost (then another member may own them, and a
 //!    commit from here could move its offsets: a zombie write);
@@ -58,6 +61,9 @@ impl<T: OffsetTracker> ConsumerContext for WindowContext<T> {
         if partitions.is_empty() {
             return;
         }
+        // Records waiting to retry a forward give up now (they are redelivered
+        // to the next owner); the drain waits for the ones in flight.
+        self.window.mark_draining(&partitions);
         let drained = self.drain(&partitions);
         if consumer.assignment_lost() {
             tracing::warn!(

@@ -1,10 +1,10 @@
 //! # Lab 4.6: at-least-once at full speed
 //!
-//! Labs 4.2 and 4.3 are correct, and slow: every record waits, in turn, for its
-//! forward's acknowledgement before the loop commits and polls again, so a
-//! consumer that must report or forward every payment runs at one produce round
-//! trip per record (a few hundred payments per second, where Kafka can do tens of
-//! thousands). This lab keeps the guarantee and removes the wait: the consumer
+//! Lab 4.3's retry consumer is correct, and slow: every record waits, in turn,
+//! for its forward's acknowledgement before the loop commits and polls again, so
+//! a consumer that must report or forward every payment runs at one produce
+//! round trip per record (a few hundred payments per second, where Kafka can do
+//! tens of thousands). This lab keeps the guarantee and removes the wait: the consumer
 //! keeps a **window** of records in flight per partition, each one's forwards
 //! sent at once, and commits only what is safe, the **contiguous prefix** of
 //! finished records.
@@ -90,8 +90,8 @@ pub trait Exercise: Send + Sync + 'static {
     /// The tracker the consumer keeps its records in.
     type Tracker: OffsetTracker;
     /// How many records of one partition the consumer may hold at once: started
-    /// and not yet behind the committable offset. 1 is Lab 4.2's loop (wait for
-    /// each ack before the next record); more is only safe once the tracker
+    /// and not yet behind the committable offset. 1 is a one-at-a-time loop
+    /// (Lab 4.3's retry consumer: wait for each ack before the next record); more is only safe once the tracker
     /// handles finishes out of order.
     const WINDOW: usize;
 }

@@ -39,6 +39,9 @@ struct Partition {
     epoch: u64,
     held: VecDeque<i64>,
     unfinished: usize,
+    /// Its revocation has begun: the rebalance callback is waiting for its
+    /// records in flight (see [`Window::mark_draining`]).
+    draining: bool,
     /// The highest offset committed (or sent to be committed) by this owner.
     committed: Option<i64>,
 }
@@ -93,6 +96,7 @@ impl<T: OffsetTracker> Window<T> {
                 epoch: *next_epoch,
                 held: VecDeque::new(),
                 unfinished: 0,
+                draining: false,
                 committed: None,
             }
         });
@@ -171,6 +175,33 @@ impl<T: OffsetTracker> Window<T> {
             .partitions
             .get(&ticket.partition)
             .is_some_and(|entry| entry.epoch == ticket.epoch)
+    }
+
+    /// Should a record that is waiting to try its forward again keep trying?
+    /// Not once its partition is revoked (or reassigned: a new epoch), and not
+    /// while its revocation drains: a forward that failed is unlikely to get
+    /// through in the seconds the drain waits, and the group's rebalance waits
+    /// for the drain. Given up, the record is redelivered to the next owner.
+    pub fn keeps_trying(&self, ticket: &Ticket) -> bool {
+        self.lock()
+            .partitions
+            .get(&ticket.partition)
+            .is_some_and(|entry| entry.epoch == ticket.epoch && !entry.draining)
+    }
+
+    /// The revocation of `partitions` has begun: records waiting to retry a
+    /// forward give up (see [`Window::keeps_trying`]), and the drain waits only
+    /// for records whose forward is in flight.
+    pub fn mark_draining(&self, partitions: &[i32]) {
+        {
+            let mut state = self.lock();
+            for partition in partitions {
+                if let Some(entry) = state.partitions.get_mut(partition) {
+                    entry.draining = true;
+                }
+            }
+        }
+        self.changed.notify_one();
     }
 
     /// What to commit now: for each owned partition (or each of `only`), the

@@ -2,9 +2,10 @@
 //! forwards (a dead letter if it failed, and its outcome report), each tried
 //! again **in place** until the broker acknowledges it.
 //!
-//! Retrying the forward here, rather than rewinding the partition as Lab 4.2
-//! does, is what a window makes possible: the record simply stays unfinished,
-//! so the committable offset cannot pass it, while the partition's later records
+//! Retrying the forward here, rather than seeking the partition back to the
+//! record (what a one-at-a-time loop must do), is what a window makes
+//! possible: the record simply stays unfinished, so the committable offset
+//! cannot pass it, while the partition's later records
 //! go on (until the window is full: then they are parked, and past the backlog's
 //! limit the partition pauses). Nothing is
 //! processed twice for an outage, and nothing is committed past a record whose
@@ -12,7 +13,7 @@
 //! record's task: the poll loop never waits on it.
 //!
 //! A record gives up (unfinished, so redelivered to whoever owns its partition
-//! next) only when its partition is revoked or the consumer is stopping.
+//! next) only when its partition is being revoked or the consumer is stopping.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -209,11 +210,11 @@ async fn keep_trying<T: OffsetTracker>(
     let step = Duration::from_millis(50);
     let mut waited = Duration::ZERO;
     while waited < pause {
-        if shared.stop.load(Ordering::Relaxed) || !shared.window.is_current(ticket) {
+        if shared.stop.load(Ordering::Relaxed) || !shared.window.keeps_trying(ticket) {
             return false;
         }
         tokio::time::sleep(step.min(pause - waited)).await;
         waited += step;
     }
-    !shared.stop.load(Ordering::Relaxed) && shared.window.is_current(ticket)
+    !shared.stop.load(Ordering::Relaxed) && shared.window.keeps_trying(ticket)
 }

@@ -6,8 +6,8 @@
 //! any order. It commits whatever `committable` returns. Right now the tracker
 //! remembers only the latest finished offset, which is correct for exactly one
 //! reason: `WINDOW` is 1, so there is never more than one record of a partition
-//! in flight, and the consumer is as slow as Lab 4.2's (one round trip per
-//! payment).
+//! in flight, and the consumer is as slow as a one-at-a-time loop (Lab 4.3's
+//! retry consumer: one round trip per payment).
 //!
 //! 1. Make the tracker right for many records in flight: `committable` is one
 //!    past the last record of the contiguous run of finished records, and never

@@ -25,18 +25,19 @@ pub const PARTITIONS: i32 = 3;
 /// "Non-blocking": draining a workload with failures may take at most this many
 /// times the failure-free time, or [`NON_BLOCKING_ALLOWANCE`] more, whichever
 /// is larger. A failure costs a gateway call, a dead letter and its report,
-/// where a success costs the call and the report: with 20-25% failures a long
-/// run measures 1.2x-2.2x (5,000 payments at zero processing cost, debug build:
-/// 507 ms against 228 ms); a handler that blocks its thread for each failure
-/// measures far more.
-pub const NON_BLOCKING_RATIO_LIMIT: f64 = 2.0;
+/// where a success costs the call and the report: with about 25% failures a
+/// long run measures up to 2.2x (5,000 payments at zero processing cost, debug
+/// build: 507 ms against 228 ms), so the limit leaves room above that. Lab
+/// 4.1's blocking retries measure 5.6x at 30% failures (the `patterns` bench).
+pub const NON_BLOCKING_RATIO_LIMIT: f64 = 3.0;
 
 /// The consumer keeps records in flight concurrently, so a short run drains in
 /// a few round trips (tens of ms), and fixed costs weigh more than the ratio
 /// can allow: the first dead letter waits for the DLQ topic's metadata and the
 /// idempotent producer's id. This much more is allowed, whatever the ratio. It
-/// still fails a handler that blocks its thread for every failure; a short
-/// sleep per failure is caught by [`OWN_HANDLING_LIMIT`] instead.
+/// still fails a handler that blocks its thread long enough on every failure
+/// (in the graded run, about 18 failures on 2 runtime threads: some 60 ms
+/// each); a shorter sleep per failure is caught by [`OWN_HANDLING_LIMIT`].
 pub const NON_BLOCKING_ALLOWANCE: Duration = Duration::from_millis(500);
 
 /// Did draining with failures stay within the non-blocking limits?
@@ -161,18 +162,22 @@ impl DlqRun {
         })
     }
 
-    /// Stop the consumer as a crash would (no goodbye beyond leaving the group) and
-    /// start a fresh one in the same group: it resumes from the committed offsets.
+    /// Stop the consumer (it waits at most 6 s for its DLQ sends in flight,
+    /// commits what finished, and leaves the group) and start a fresh one in
+    /// the same group: it resumes from the committed offsets, so anything
+    /// committed past a record that was never dead-lettered is lost here.
     pub async fn restart<E: Exercise>(&mut self, broker: &Broker) -> anyhow::Result<()> {
         self.note_first_record();
+        // Stop first: a new member joining while the old one drains would wait
+        // for it in the rebalance.
+        let stopped = self.consumer.halt().await;
+        // Counted after the stop: sends that fail while it drains count too.
         self.failed_sends_before_restart += self
             .consumer
             .stats
             .dlq_send_failures
             .load(Ordering::Relaxed);
-        // Stop first, as a crash would: a new member joining while the old one sits
-        // in a 5 s DLQ send would wait for it in the rebalance.
-        self.consumer.halt().await?;
+        stopped?;
         self.consumer =
             RunningDlqConsumer::spawn::<E>(broker, self.config.clone(), &self.outcomes_topic)?;
         Ok(())
