@@ -21,10 +21,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use criteria::ledger::{dead_lettered_twice, processed_by, Route};
+use criteria::ledger::dead_lettered_twice;
 use grader::broker::shared_test_broker;
 use grader::commit_watch::{
-    expect_no_commit_past, expect_no_dead_letter_before, guarded, CommitWatch, Placed,
+    expect_no_commit_past_a_missing_dlq, expect_no_dead_letter_before, CommitWatch,
 };
 use grader::grading::Criterion;
 use harness::clock::now_ms;

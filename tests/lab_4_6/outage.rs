@@ -3,8 +3,7 @@
 //! lost, every dead letter on the DLQ, and duplicates bounded by the window.
 
 use super::*;
-use criteria::ledger::{processed_by, Route};
-use grader::commit_watch::{expect_no_commit_past, guarded, CommitWatch, Placed};
+use grader::commit_watch::{expect_no_commit_past_a_missing_dlq, CommitWatch};
 use harness::clock::now_ms;
 use lab_4_6_criteria::scenario::payments_to_fill_windows;
 use lab_4_6_kit::stats::WindowedStats;
@@ -79,18 +78,20 @@ pub async fn nothing_lost_through_a_dlq_outage<E: Exercise>(mut criterion: Crite
     create_topics(broker, &[(&run.dlq_topic, PARTITIONS)])
         .await
         .unwrap();
-    let placed = Placed::live(&run.input_topic, &run.delivered);
     let (ledger, dlq) = (run.ledger.clone(), run.dlq_topic.clone());
+    let (input_topic, delivered) = (run.input_topic.clone(), run.delivered.clone());
     let snapshot = run.outcomes();
     let settled = run.settle(Duration::from_secs(90)).await;
     let outcomes = settled.as_ref().map_or(snapshot, |s| s.outcomes.clone());
-    let guarded = guarded(
+    let guarded = expect_no_commit_past_a_missing_dlq(
+        &mut criterion,
+        &commits,
         &ledger,
-        &placed,
-        |route| (route == Route::DeadLetter).then(|| dlq.clone()),
-        &processed_by(&outcomes, outage_ended_at_ms),
+        (&input_topic, &delivered),
+        &dlq,
+        &outcomes,
+        outage_ended_at_ms,
     );
-    expect_no_commit_past(&mut criterion, &commits, &guarded, &[dlq]);
     let settled = match settled {
         Ok(settled) => settled,
         Err(error) => {

@@ -258,6 +258,32 @@ pub fn guarded(
         .collect()
 }
 
+/// A DLQ outage's checks, for a consumer whose only forward is the dead
+/// letter (Labs 4.2 and 4.6): while `dlq` was missing (until
+/// `outage_ended_at_ms`), no commit passed a record of `live_topic` (as
+/// `delivered` to it) that had to be
+/// dead-lettered and was not processed meanwhile. Returns the guarded records,
+/// for the criterion's note.
+pub fn expect_no_commit_past_a_missing_dlq(
+    criterion: &mut Criterion,
+    commits: &CommitsSeen,
+    ledger: &Ledger,
+    (live_topic, delivered): (&str, &[Delivered]),
+    dlq: &str,
+    outcomes: &[Outcome],
+    outage_ended_at_ms: i64,
+) -> Vec<Guarded> {
+    let placed = Placed::live(live_topic, delivered);
+    let guarded = guarded(
+        ledger,
+        &placed,
+        |route| (route == Route::DeadLetter).then(|| dlq.to_string()),
+        &criteria::ledger::processed_by(outcomes, outage_ended_at_ms),
+    );
+    expect_no_commit_past(criterion, commits, &guarded, &[dlq.to_string()]);
+    guarded
+}
+
 /// The checks every outage criterion makes of a watch: that it looked the whole
 /// time (the grader's own setup), that there was something to guard, and that
 /// no commit passed a guarded record. `down` names the missing topics.

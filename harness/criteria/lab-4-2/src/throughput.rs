@@ -7,20 +7,16 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use harness::clock::now_ms;
 use harness::dead_letter::dlq_topic;
 use harness::gateway::Gateway;
 use harness::measure::throughput;
 use harness::outcomes::outcomes_topic;
 use harness::topics::{create_topics, unique_name};
-use harness::{wait, Broker};
+use harness::Broker;
 use lab_4_2_kit::dlq_consumer::{DlqConsumerConfig, RunningDlqConsumer};
 use lab_4_2_kit::Exercise;
 
 use crate::scenario::PARTITIONS;
-
-/// A run gives up after this long.
-const DEADLINE: Duration = Duration::from_secs(300);
 
 /// `E`'s DLQ consumer on `count` payments, free gateway, `failure_rate` of
 /// them failing (each dead-lettered): the time from its first record until
@@ -47,18 +43,16 @@ pub async fn dlq_consumer_throughput<E: Exercise>(
     let stats = running.stats.clone();
     let handled =
         || stats.processed.load(Ordering::Relaxed) + stats.dead_lettered.load(Ordering::Relaxed);
-    wait::until(
-        "the DLQ consumer to handle every payment",
-        DEADLINE,
-        Duration::from_millis(5),
-        || match handled() as usize {
-            n if n >= count => Ok(()),
-            n => Err(format!("{n} of {count}")),
-        },
+    let finished = throughput::wait_handled_and_committed(
+        broker,
+        "the DLQ consumer",
+        &topic,
+        PARTITIONS,
+        &group,
+        count,
+        handled,
     )
     .await?;
-    throughput::wait_committed_to_the_end(broker, &topic, PARTITIONS, &group, DEADLINE).await?;
-    let finished = now_ms();
     let first = stats.window.first_record_at_ms.load(Ordering::Relaxed);
     running.stop().await?;
     Ok(Duration::from_millis((finished - first).max(0) as u64))

@@ -7,21 +7,16 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use harness::backoff::BackoffPolicy;
-use harness::clock::now_ms;
 use harness::gateway::Gateway;
 use harness::measure::throughput;
 use harness::topics::{create_topics, unique_name};
 use harness::workload::Workload;
-use harness::{wait, Broker};
+use harness::Broker;
 use lab_4_3_kit::pipeline::{GroupTimeouts, Pipeline};
 use lab_4_3_kit::running::{Role, RunningPipeline};
 use lab_4_3_kit::Exercise;
 
 use crate::scenario::PARTITIONS;
-
-/// The retry consumer gives up on a run after this long (at the slowest
-/// measured rate, 300 payments/s, that is 90,000 payments).
-const DEADLINE: Duration = Duration::from_secs(300);
 
 /// `count` payments on a fresh topic of the pipeline's partition count, a
 /// `failure_rate` of them failing at the gateway (see
@@ -60,18 +55,16 @@ pub async fn retry_consumer_throughput<E: Exercise>(
             + stats.dead_lettered.load(Ordering::Relaxed)
             + stats.sent_to_level[1].load(Ordering::Relaxed)
     };
-    wait::until(
-        "the retry consumer to handle every payment",
-        DEADLINE,
-        Duration::from_millis(5),
-        || match handled() as usize {
-            n if n >= count => Ok(()),
-            n => Err(format!("{n} of {count}")),
-        },
+    let finished = throughput::wait_handled_and_committed(
+        broker,
+        "the retry consumer",
+        &topic,
+        PARTITIONS,
+        &group,
+        count,
+        handled,
     )
     .await?;
-    throughput::wait_committed_to_the_end(broker, &topic, PARTITIONS, &group, DEADLINE).await?;
-    let finished = now_ms();
     let first = stats.first_record_at_ms.load(Ordering::Relaxed);
     running.stop().await?;
     Ok(Duration::from_millis((finished - first).max(0) as u64))
