@@ -42,7 +42,8 @@ pub(crate) struct Shared {
     pub reporter: OutcomeReporter,
     pub stop: Arc<AtomicBool>,
     /// The first error a record task could not deal with (`handle_failure`
-    /// returned `Err`): the consumer stops, and `run` returns it.
+    /// returned `Err`, or a task panicked): the consumer stops, and `run`
+    /// returns it.
     pub fatal: Mutex<Option<anyhow::Error>>,
 }
 
@@ -229,7 +230,7 @@ async fn report_processed(
 }
 
 /// Wait `pause`; false if the record should give up instead (its partition
-/// was revoked, or the consumer is stopping).
+/// is being revoked, or the consumer is stopping).
 async fn wait_to_retry(shared: &Shared, ticket: &Ticket, pause: Duration) -> bool {
     let step = Duration::from_millis(50);
     let until = Instant::now() + pause;

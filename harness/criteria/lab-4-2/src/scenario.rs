@@ -27,7 +27,7 @@ pub const PARTITIONS: i32 = 3;
 /// is larger. A failure costs a gateway call, a dead letter and its report,
 /// where a success costs the call and the report: with about 25% failures a
 /// long run measures up to 2.2x (5,000 payments at zero processing cost, debug
-/// build: 507 ms against 228 ms), so the limit leaves room above that. Lab
+/// build: 242 ms against 108 ms), so the limit leaves room above that. Lab
 /// 4.1's blocking retries measure 5.6x at 30% failures (the `patterns` bench).
 pub const NON_BLOCKING_RATIO_LIMIT: f64 = 3.0;
 
