@@ -35,8 +35,7 @@ use harness::measure::rebalance::RebalanceLog;
 use harness::outcomes::OutcomeReporter;
 use harness::stoppable::StoppableTask;
 use harness::Broker;
-use lab_4_6_kit::context::WindowContext;
-use lab_4_6_kit::poll::{windowed_consumer, WindowedLoop};
+use lab_4_6_kit::poll::{run_windowed, WindowedSettings};
 use lab_4_6_kit::window::Window;
 use rdkafka::producer::FutureProducer;
 
@@ -98,15 +97,6 @@ pub async fn run<E: Exercise>(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let window = Arc::new(Window::<Tracker>::new(WINDOW));
-    let context = WindowContext {
-        member: config.member.clone(),
-        topic: config.topic.clone(),
-        window: window.clone(),
-        stats: stats.window.clone(),
-        rebalances,
-        drain_timeout: DRAIN_TIMEOUT,
-    };
-    let consumer = windowed_consumer(broker, &config.group_id, &config.topic, None, context)?;
     let shared = Arc::new(Shared {
         config: config.clone(),
         window: window.clone(),
@@ -116,20 +106,28 @@ pub async fn run<E: Exercise>(
         stop: stop.clone(),
         fatal: Mutex::new(None),
     });
-    let poll = WindowedLoop {
-        consumer: &consumer,
-        window: &window,
-        stats: &stats.window,
+    let settings = WindowedSettings {
+        group_id: &config.group_id,
         topic: &config.topic,
         member: &config.member,
+        session_timeout: None,
         commit_interval: COMMIT_INTERVAL,
-        stop: &stop,
+        drain_timeout: DRAIN_TIMEOUT,
+        shutdown_drain: DRAIN_TIMEOUT,
     };
-    poll.run(|message, ticket| {
-        tokio::spawn(handle::<E>(shared.clone(), message, ticket));
-    })
-    .await;
-    poll.shut_down(DRAIN_TIMEOUT).await;
+    let window_stats = &stats.window;
+    run_windowed(
+        broker,
+        &settings,
+        &window,
+        window_stats,
+        rebalances,
+        &stop,
+        |message, ticket| {
+            tokio::spawn(handle::<E>(shared.clone(), message, ticket));
+        },
+    )
+    .await?;
     let fatal = shared.fatal.lock().ok().and_then(|mut fatal| fatal.take());
     match fatal {
         Some(error) => Err(error),

@@ -14,7 +14,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use harness::backoff::BackoffPolicy;
 use harness::clock::now_ms;
@@ -184,7 +184,12 @@ pub(crate) async fn handle<E: Exercise>(
         // committed past it meanwhile (unless handle_failure committed too,
         // which the grader catches). The wait is in this task: the poll loop
         // and the partition's other records go on.
-        if !wait_to_retry(&shared, settle.ticket(), BackoffPolicy::redelivery(attempt)).await {
+        let pause = BackoffPolicy::redelivery(attempt);
+        if !shared
+            .window
+            .wait_to_retry(settle.ticket(), &shared.stop, pause)
+            .await
+        {
             settle.abandon();
             return;
         }
@@ -221,28 +226,16 @@ async fn report_processed(
                     "outcome of payment {} not acknowledged ({error:#}); trying again, nothing is committed past it",
                     payment_id_of(message)
                 );
-                if !wait_to_retry(shared, ticket, BackoffPolicy::redelivery(failures)).await {
+                let pause = BackoffPolicy::redelivery(failures);
+                if !shared
+                    .window
+                    .wait_to_retry(ticket, &shared.stop, pause)
+                    .await
+                {
                     return false;
                 }
             }
         }
-    }
-}
-
-/// Wait `pause`; false if the record should give up instead (its partition
-/// is being revoked, or the consumer is stopping).
-async fn wait_to_retry(shared: &Shared, ticket: &Ticket, pause: Duration) -> bool {
-    let step = Duration::from_millis(50);
-    let until = Instant::now() + pause;
-    loop {
-        if shared.stop.load(Ordering::Relaxed) || !shared.window.keeps_trying(ticket) {
-            return false;
-        }
-        let now = Instant::now();
-        if now >= until {
-            return true;
-        }
-        tokio::time::sleep(step.min(until - now)).await;
     }
 }
 

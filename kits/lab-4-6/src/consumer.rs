@@ -25,8 +25,7 @@ use harness::outcomes::OutcomeReporter;
 use harness::Broker;
 
 use crate::config::WindowedConfig;
-use crate::context::WindowContext;
-use crate::poll::{windowed_consumer, WindowedLoop};
+use crate::poll::{run_windowed, WindowedSettings};
 use crate::stats::WindowedStats;
 use crate::window::Window;
 use crate::work::{dlq_producer, work, Shared};
@@ -42,21 +41,6 @@ pub async fn run<E: Exercise>(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let window = Arc::new(Window::<E::Tracker>::new(E::WINDOW));
-    let context = WindowContext {
-        member: config.member.clone(),
-        topic: config.topic.clone(),
-        window: window.clone(),
-        stats: stats.clone(),
-        rebalances,
-        drain_timeout: config.drain_timeout,
-    };
-    let consumer = windowed_consumer(
-        broker,
-        &config.group_id,
-        &config.topic,
-        Some(config.session_timeout),
-        context,
-    )?;
     let shared = Arc::new(Shared {
         config: config.clone(),
         window: window.clone(),
@@ -65,20 +49,26 @@ pub async fn run<E: Exercise>(
         reporter: reporter.clone(),
         stop: stop.clone(),
     });
-    let poll = WindowedLoop {
-        consumer: &consumer,
-        window: &window,
-        stats: &stats,
+    let settings = WindowedSettings {
+        group_id: &config.group_id,
         topic: &config.topic,
         member: &config.member,
+        session_timeout: Some(config.session_timeout),
         commit_interval: config.commit_interval,
-        stop: &stop,
+        drain_timeout: config.drain_timeout,
+        // A forward in flight gets its answer within its own timeout.
+        shutdown_drain: config.drain_timeout + crate::config::FORWARD_TIMEOUT,
     };
-    poll.run(|message, ticket| {
-        tokio::spawn(work(shared.clone(), message, ticket));
-    })
-    .await;
-    poll.shut_down(config.drain_timeout + crate::config::FORWARD_TIMEOUT)
-        .await;
-    Ok(())
+    run_windowed(
+        broker,
+        &settings,
+        &window,
+        &stats,
+        rebalances,
+        &stop,
+        |message, ticket| {
+            tokio::spawn(work(shared.clone(), message, ticket));
+        },
+    )
+    .await
 }

@@ -1,7 +1,7 @@
 //! [`WindowedLoop`]: the poll loop of a windowed consumer, whatever a record's
-//! work is. Lab 4.6's consumer (`consumer.rs`) runs it with its own work
-//! (`work.rs`); Lab 4.2's DLQ consumer runs it with the student's
-//! `handle_failure`.
+//! work is, and [`run_windowed`], which builds the consumer and runs the loop.
+//! Lab 4.6's consumer (`consumer.rs`) runs it with its own work (`work.rs`);
+//! Lab 4.2's DLQ consumer runs it with the student's `handle_failure`.
 //!
 //! Each turn of the loop does one of three things:
 //! - a record arrived: if its partition has room (and nothing parked),
@@ -16,10 +16,12 @@
 //! flight, commits synchronously, and leaves the group.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use harness::clock::now_ms;
+use harness::measure::rebalance::RebalanceLog;
 use harness::Broker;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
@@ -34,10 +36,68 @@ use crate::OffsetTracker;
 /// Parked records a partition may hold, at least (the window may raise it).
 pub const BACKLOG_MIN: usize = 500;
 
+/// How one windowed consumer runs, apart from its records' work.
+pub struct WindowedSettings<'a> {
+    pub group_id: &'a str,
+    pub topic: &'a str,
+    pub member: &'a str,
+    /// The group's `session.timeout.ms`, also its `max.poll.interval.ms` (the
+    /// loop polls all the time, so only a stalled process can exceed it);
+    /// `None`: librdkafka's defaults.
+    pub session_timeout: Option<Duration>,
+    /// How often the committable offsets are committed (asynchronously).
+    pub commit_interval: Duration,
+    /// How long a revocation waits for its partitions' records in flight.
+    pub drain_timeout: Duration,
+    /// How long a shutdown waits for every record in flight.
+    pub shutdown_drain: Duration,
+}
+
+/// Run a windowed consumer until `stop` is raised: build its consumer (with
+/// the rebalance callbacks of `context.rs`), poll, hand every started record
+/// to `work`, and on stop drain, commit and leave (see [`WindowedLoop`]).
+/// Labs 4.6 and 4.2 differ only in `work`.
+pub async fn run_windowed<T: OffsetTracker>(
+    broker: &Broker,
+    settings: &WindowedSettings<'_>,
+    window: &Arc<Window<T>>,
+    stats: &Arc<WindowedStats>,
+    rebalances: RebalanceLog,
+    stop: &AtomicBool,
+    work: impl FnMut(OwnedMessage, Ticket),
+) -> anyhow::Result<()> {
+    let context = WindowContext {
+        member: settings.member.to_string(),
+        topic: settings.topic.to_string(),
+        window: window.clone(),
+        stats: stats.clone(),
+        rebalances,
+        drain_timeout: settings.drain_timeout,
+    };
+    let consumer = windowed_consumer(
+        broker,
+        settings.group_id,
+        settings.topic,
+        settings.session_timeout,
+        context,
+    )?;
+    let poll = WindowedLoop {
+        consumer: &consumer,
+        window,
+        stats,
+        topic: settings.topic,
+        member: settings.member,
+        commit_interval: settings.commit_interval,
+        stop,
+    };
+    poll.run(work).await;
+    poll.shut_down(settings.shutdown_drain).await;
+    Ok(())
+}
+
 /// A consumer whose commits the window decides, subscribed to `topic`.
-/// `session_timeout`, when given, is also its `max.poll.interval.ms` (the loop
-/// polls all the time, so only a stalled process can exceed it).
-pub fn windowed_consumer<T: OffsetTracker>(
+/// `session_timeout`, when given, is also its `max.poll.interval.ms`.
+fn windowed_consumer<T: OffsetTracker>(
     broker: &Broker,
     group_id: &str,
     topic: &str,

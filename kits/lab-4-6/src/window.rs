@@ -19,6 +19,7 @@
 //!   new owner redoes that record: a duplicate, never a loss).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -169,14 +170,6 @@ impl<T: OffsetTracker> Window<T> {
         self.changed.notify_one();
     }
 
-    /// Is this ticket's partition still owned by the owner that started it?
-    pub fn is_current(&self, ticket: &Ticket) -> bool {
-        self.lock()
-            .partitions
-            .get(&ticket.partition)
-            .is_some_and(|entry| entry.epoch == ticket.epoch)
-    }
-
     /// Should a record that is waiting to try its forward again keep trying?
     /// Not once its partition is revoked (or reassigned: a new epoch), and not
     /// while its revocation drains: a forward that failed is unlikely to get
@@ -187,6 +180,25 @@ impl<T: OffsetTracker> Window<T> {
             .partitions
             .get(&ticket.partition)
             .is_some_and(|entry| entry.epoch == ticket.epoch && !entry.draining)
+    }
+
+    /// Wait `pause` before a record tries its forward again, in steps of 50
+    /// ms; false as soon as it should give up instead (`stop` is raised, or
+    /// [`Window::keeps_trying`] says no). The wait is in the record's task:
+    /// the poll loop never waits on it.
+    pub async fn wait_to_retry(&self, ticket: &Ticket, stop: &AtomicBool, pause: Duration) -> bool {
+        let step = Duration::from_millis(50);
+        let until = Instant::now() + pause;
+        loop {
+            if stop.load(Ordering::Relaxed) || !self.keeps_trying(ticket) {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return true;
+            }
+            tokio::time::sleep(step.min(until - now)).await;
+        }
     }
 
     /// The revocation of `partitions` has begun: records waiting to retry a

@@ -17,7 +17,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use harness::backoff::BackoffPolicy;
@@ -170,7 +169,12 @@ async fn forward<T: OffsetTracker>(
                 ticket.offset
             );
         }
-        if !keep_trying(shared, ticket, BackoffPolicy::redelivery(failures)).await {
+        let pause = BackoffPolicy::redelivery(failures);
+        if !shared
+            .window
+            .wait_to_retry(ticket, &shared.stop, pause)
+            .await
+        {
             return false;
         }
     }
@@ -199,22 +203,4 @@ async fn send_dead_letter<T>(
                 shared.config.dlq_topic
             )
         })
-}
-
-/// Wait `pause` before the next try; false if the record should give up instead.
-async fn keep_trying<T: OffsetTracker>(
-    shared: &Shared<T>,
-    ticket: &Ticket,
-    pause: Duration,
-) -> bool {
-    let step = Duration::from_millis(50);
-    let mut waited = Duration::ZERO;
-    while waited < pause {
-        if shared.stop.load(Ordering::Relaxed) || !shared.window.keeps_trying(ticket) {
-            return false;
-        }
-        tokio::time::sleep(step.min(pause - waited)).await;
-        waited += step;
-    }
-    !shared.stop.load(Ordering::Relaxed) && shared.window.keeps_trying(ticket)
 }

@@ -43,17 +43,17 @@ pub async fn dlq_consumer_throughput<E: Exercise>(
     let stats = running.stats.clone();
     let handled =
         || stats.processed.load(Ordering::Relaxed) + stats.dead_lettered.load(Ordering::Relaxed);
-    let finished = throughput::wait_handled_and_committed(
+    let first_record_at_ms = || stats.window.first_record_at_ms.load(Ordering::Relaxed);
+    let elapsed = throughput::wait_handled_and_committed(
         broker,
         "the DLQ consumer",
-        &topic,
-        PARTITIONS,
+        (&topic, PARTITIONS),
         &group,
         count,
         handled,
+        first_record_at_ms,
     )
     .await?;
-    let first = stats.window.first_record_at_ms.load(Ordering::Relaxed);
     running.stop().await?;
-    Ok(Duration::from_millis((finished - first).max(0) as u64))
+    Ok(elapsed)
 }

@@ -55,17 +55,17 @@ pub async fn retry_consumer_throughput<E: Exercise>(
             + stats.dead_lettered.load(Ordering::Relaxed)
             + stats.sent_to_level[1].load(Ordering::Relaxed)
     };
-    let finished = throughput::wait_handled_and_committed(
+    let first_record_at_ms = || stats.first_record_at_ms.load(Ordering::Relaxed);
+    let elapsed = throughput::wait_handled_and_committed(
         broker,
         "the retry consumer",
-        &topic,
-        PARTITIONS,
+        (&topic, PARTITIONS),
         &group,
         count,
         handled,
+        first_record_at_ms,
     )
     .await?;
-    let first = stats.first_record_at_ms.load(Ordering::Relaxed);
     running.stop().await?;
-    Ok(Duration::from_millis((finished - first).max(0) as u64))
+    Ok(elapsed)
 }

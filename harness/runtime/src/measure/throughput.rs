@@ -247,19 +247,19 @@ pub async fn wait_committed_to_the_end(
 pub const BACKLOG_DEADLINE: Duration = Duration::from_secs(300);
 
 /// One consumer's backlog run: wait until `handled()` reaches `count`, then
-/// until `group` has committed the end of `topic`; returns the epoch ms at
-/// which both held, where the raw loops' clocks stop too. The caller starts
-/// its clock at the consumer's first record. `what` names the consumer in a
+/// until `group` has committed the end of `topic`, where the raw loops' clocks
+/// stop too; returns the time from `first_record_at_ms()` (the consumer's
+/// first record, epoch ms) until then. `what` names the consumer in a
 /// timeout's message.
 pub async fn wait_handled_and_committed(
     broker: &Broker,
     what: &str,
-    topic: &str,
-    partitions: i32,
+    (topic, partitions): (&str, i32),
     group: &str,
     count: usize,
     handled: impl Fn() -> u64,
-) -> anyhow::Result<i64> {
+    first_record_at_ms: impl Fn() -> i64,
+) -> anyhow::Result<Duration> {
     let deadline = BACKLOG_DEADLINE;
     crate::wait::until(
         &format!("{what} to handle every payment"),
@@ -272,5 +272,6 @@ pub async fn wait_handled_and_committed(
     )
     .await?;
     wait_committed_to_the_end(broker, topic, partitions, group, deadline).await?;
-    Ok(crate::clock::now_ms())
+    let elapsed_ms = crate::clock::now_ms() - first_record_at_ms();
+    Ok(Duration::from_millis(elapsed_ms.max(0) as u64))
 }
