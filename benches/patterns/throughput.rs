@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `raw_consume_and_commit` | nothing: the ceiling (commits every 500) |
 //! | `raw_consume_produce_commit` | produces one record, commits after the acks: the fair baseline |
-//! | `retry_consumer` | Lab 4.3's solution: outcome report or forward, each awaited in turn |
+//! | `retry_consumer` | Lab 4.3's solution on its given consumer: a window of records in flight (Lab 4.6's reference tracker), failures forwarded to retry-1 or the DLQ |
 //! | `dlq_consumer` | Lab 4.2's solution on its given consumer: a window of records in flight (Lab 4.6's reference tracker), failures dead-lettered |
 //! | `windowed` | Lab 4.6's solution: a window of forwards in flight, the finished prefix committed |
 //!
@@ -16,8 +16,8 @@
 //!
 //! Every clock runs from the first record polled until the end of the topic is
 //! committed (the windowed consumer commits every 20 ms, and that counts against
-//! it). The retry consumer reads fewer payments, so that ten samples take
-//! seconds rather than minutes; rates, not times, are compared.
+//! it). Every member reads the same number of payments, so the rates compare
+//! like with like.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -27,13 +27,10 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use harness::measure::throughput::{raw_consume_and_commit, raw_consume_produce_commit};
 use harness::Broker;
 
-/// Payments per run of the raw loops and the windowed consumer: enough that
-/// each runs for a quarter of a second or more, so a commit interval or a
-/// fetch round trip is a small part of it.
+/// Payments per run of every member: enough that each runs for a quarter of
+/// a second or more, so a commit interval or a fetch round trip is a small
+/// part of it.
 pub const PAYMENTS: usize = 20_000;
-
-/// Payments per run of the retry consumer (about 650/s: 3 s a run).
-pub const RETRY_PAYMENTS: usize = 2_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Member {
@@ -63,7 +60,10 @@ impl Member {
         match self {
             Member::Ceiling => "raw consume and commit (ceiling)".to_string(),
             Member::FairBaseline => "raw consume, produce, commit (fair baseline)".to_string(),
-            Member::RetryConsumer(pct) => format!("Lab 4.3 retry consumer, {pct}% failures"),
+            Member::RetryConsumer(pct) => format!(
+                "Lab 4.3 retry consumer (window {}), {pct}% failures",
+                lab_4_3_kit::retry_consumer::WINDOW
+            ),
             Member::DlqConsumer(pct) => format!(
                 "Lab 4.2 DLQ consumer (window {}), {pct}% failures",
                 lab_4_2_kit::dlq_consumer::WINDOW
@@ -72,14 +72,6 @@ impl Member {
                 "Lab 4.6 windowed consumer (window {}), {pct}% failures",
                 <lab_4_6_solution::Solution as lab_4_6_kit::Exercise>::WINDOW
             ),
-        }
-    }
-
-    /// Payments per run.
-    fn payments(self) -> usize {
-        match self {
-            Member::RetryConsumer(_) => RETRY_PAYMENTS,
-            _ => PAYMENTS,
         }
     }
 
@@ -113,7 +105,7 @@ async fn run_once(broker: &Broker, member: Member) -> anyhow::Result<Duration> {
         Member::RetryConsumer(pct) => {
             lab_4_3_criteria::throughput::retry_consumer_throughput::<lab_4_3_solution::Solution>(
                 broker,
-                RETRY_PAYMENTS,
+                PAYMENTS,
                 rate(pct),
             )
             .await
@@ -154,7 +146,7 @@ fn measured() -> std::sync::MutexGuard<'static, BTreeMap<Member, Vec<Duration>>>
 pub fn group(c: &mut Criterion, runtime: &tokio::runtime::Runtime, broker: &Broker) {
     let mut group = super::slow_group(c, "throughput");
     for member in Member::ALL {
-        group.throughput(Throughput::Elements(member.payments() as u64));
+        group.throughput(Throughput::Elements(PAYMENTS as u64));
         group.bench_function(member.id(), |b| {
             b.iter_custom(|iters| {
                 (0..iters)
@@ -180,7 +172,7 @@ fn summary() -> String {
     let all = measured();
     let rate = |member: Member| {
         let median = super::median_of(all.get(&member)?.clone())?;
-        Some(member.payments() as f64 / median.as_secs_f64().max(1e-9))
+        Some(PAYMENTS as f64 / median.as_secs_f64().max(1e-9))
     };
     let (ceiling, fair) = (rate(Member::Ceiling), rate(Member::FairBaseline));
     let ratio = |per_second: f64, baseline: Option<f64>| match baseline {
@@ -207,5 +199,5 @@ fn summary() -> String {
     if table.is_empty() {
         return "Throughput: not measured in this run (no throughput benchmark ran)".to_string();
     }
-    format!("Throughput measured in this run (zero processing cost; {PAYMENTS} payments per run, {RETRY_PAYMENTS} for the retry consumer; each clock stops once the topic's end is committed):\n{table}")
+    format!("Throughput measured in this run (zero processing cost; {PAYMENTS} payments per run; each clock stops once the topic's end is committed):\n{table}")
 }

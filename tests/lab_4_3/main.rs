@@ -30,6 +30,7 @@ use grader::commit_watch::{
 };
 use grader::grading::Criterion;
 use harness::clock::now_ms;
+use harness::dead_letter::DeadLetter;
 use harness::gateway::FailureMix;
 use harness::outcomes::{payment_id_of, OutcomeStatus};
 use harness::payments::PoisonRates;
@@ -41,6 +42,7 @@ use lab_4_3_criteria::scenario::{
 };
 use lab_4_3_criteria::verdicts;
 use lab_4_3_kit::pipeline::GroupTimeouts;
+use lab_4_3_kit::retry_consumer::WINDOW;
 use lab_4_3_kit::running::RunningPipeline;
 use lab_4_3_kit::Exercise;
 use rdkafka::Message;

@@ -114,6 +114,7 @@ pub async fn run<E: Exercise>(
         commit_interval: COMMIT_INTERVAL,
         drain_timeout: DRAIN_TIMEOUT,
         shutdown_drain: DRAIN_TIMEOUT,
+        extra_config: &[],
     };
     let window_stats = &stats.window;
     run_windowed(

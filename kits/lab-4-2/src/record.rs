@@ -19,6 +19,7 @@ use std::time::Instant;
 use harness::backoff::BackoffPolicy;
 use harness::clock::now_ms;
 use harness::outcomes::{payment_id_of, Outcome, OutcomeReporter, OutcomeStatus};
+use lab_4_6_kit::settle::SettleOnce;
 use lab_4_6_kit::window::{Ticket, Window};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::FutureProducer;
@@ -56,61 +57,10 @@ impl Shared {
     }
 }
 
-/// One record's ticket in the window, settled exactly once: finished (the
-/// window may commit past it) or abandoned (it is not, and whoever consumes
-/// the partition next handles it again). A ticket dropped unsettled (its task
-/// panicked, say in a student's `unwrap()`) is abandoned, and the consumer
-/// stops with an error, as the one-at-a-time loop did: a panicked record must
-/// neither hold its partition's commit forever nor go unnoticed.
-pub(crate) struct Settle<'a> {
-    shared: &'a Shared,
-    ticket: Ticket,
-    settled: AtomicBool,
-}
-
-impl<'a> Settle<'a> {
-    fn new(shared: &'a Shared, ticket: Ticket) -> Self {
-        Settle {
-            shared,
-            ticket,
-            settled: AtomicBool::new(false),
-        }
-    }
-
-    pub(crate) fn ticket(&self) -> &Ticket {
-        &self.ticket
-    }
-
-    /// The record is done: the window may commit past it (once).
-    pub(crate) fn finish(&self) {
-        if !self.settled.swap(true, Ordering::Relaxed) {
-            self.shared.window.finish(&self.ticket);
-        }
-    }
-
-    /// The record gives up unfinished, unless it was finished already.
-    fn abandon(&self) {
-        if !self.settled.swap(true, Ordering::Relaxed) {
-            self.shared.window.abandon(&self.ticket);
-        }
-    }
-}
-
-impl Drop for Settle<'_> {
-    fn drop(&mut self) {
-        if self.settled.load(Ordering::Relaxed) {
-            return;
-        }
-        self.abandon();
-        if std::thread::panicking() {
-            self.shared.give_up(anyhow::anyhow!(
-                "a record task panicked (partition {}, offset {}): see the panic message above",
-                self.ticket.partition,
-                self.ticket.offset
-            ));
-        }
-    }
-}
+/// One record's ticket in the window, settled exactly once (a ticket dropped
+/// unsettled, its task panicked, is abandoned and stops the consumer with an
+/// error: see `lab_4_6_kit::settle`).
+pub(crate) type Settle<'a> = SettleOnce<'a, Tracker>;
 
 /// Handle `message` until it is settled: processed, dead-lettered, or let go
 /// by `handle_failure` (finished); or given up because its partition was
@@ -122,7 +72,8 @@ pub(crate) async fn handle<E: Exercise>(
     message: OwnedMessage,
     ticket: Ticket,
 ) {
-    let settle = Settle::new(&shared, ticket);
+    let give_up = |error: anyhow::Error| shared.give_up(error);
+    let settle = Settle::new(&shared.window, ticket, &give_up);
     let mut attempt = 1;
     let mut first_failure_ms = None;
     loop {

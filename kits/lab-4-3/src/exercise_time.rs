@@ -1,9 +1,11 @@
 //! How long each call into the exercise's code (`handle_failure`,
-//! `hold_until_due`) kept a worker from polling, as it happens.
+//! `hold_until_due`) took of its own, as it happens.
 //!
-//! A worker polls again only once the exercise's code returns. Pausing returns
-//! at once; a `sleep` does not, and while it sleeps the worker's other
-//! partitions wait and its retries start late. On a busy machine a retry can
+//! A retry level polls again only once the exercise's code returns. Pausing
+//! returns at once; a `sleep` does not, and while it sleeps the level's other
+//! partitions wait and its retries start late. (The retry consumer works on
+//! many records at once, so there a call that waits holds its record, its
+//! place in the window and its partition's commit instead.) On a busy machine a retry can
 //! start late too, but then the worker kept polling: the grader tells the two
 //! apart with these calls (`harness/criteria/lab-4-3/src/verdicts.rs`), rather
 //! than by how late a retry was, which a busy machine also makes it.

@@ -2,11 +2,10 @@
 //! The retry consumer (level 0, the live topic) and every retry level hand their
 //! failures to [`crate::Exercise::handle_failure`] with one of these.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anyhow::Context;
 use harness::backoff::BackoffPolicy;
 use harness::clock::now_ms;
 use harness::dead_letter::{DeadLetter, FailureContext};
@@ -14,12 +13,11 @@ use harness::gateway::PaymentError;
 use harness::headers::raw_headers;
 use harness::outcomes::OutcomeStatus;
 use harness::retry::{RetryState, FAILED_ATTEMPTS, FINAL_FAILURE};
-use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::message::{BorrowedMessage, Header, Message};
+use rdkafka::message::{Header, Message, OwnedMessage};
 use rdkafka::producer::FutureRecord;
-use rdkafka::Offset;
 
 use crate::pipeline::PipelineStats;
+use crate::settlement::{Handled, Settlement};
 use crate::worker::Worker;
 
 /// Why a payment goes to the DLQ.
@@ -43,7 +41,7 @@ pub struct RetryHop {
 
 /// A payment whose attempt failed, with everything needed to route it.
 pub struct Failed<'a> {
-    pub(crate) message: &'a BorrowedMessage<'a>,
+    pub(crate) message: &'a OwnedMessage,
     /// 0: the live topic (the retry consumer); N: retry level N.
     pub(crate) level: u32,
     pub(crate) state: Option<&'a RetryState>,
@@ -51,7 +49,10 @@ pub struct Failed<'a> {
     pub(crate) attempt: Mutex<(u32, PaymentError)>,
     pub(crate) first_failure_ms: i64,
     pub(crate) worker: &'a Worker<'a>,
-    pub(crate) rewound: &'a AtomicBool,
+    /// How `commit` and `rewind` act (the retry consumer's window, or a level's offsets).
+    pub(crate) settlement: Settlement<'a>,
+    /// What the toolbox saw this call do, for the worker's books.
+    pub(crate) handled: &'a Handled,
 }
 
 impl Failed<'_> {
@@ -132,6 +133,7 @@ impl Failed<'_> {
             self.worker.pipeline.levels(),
             hop.topic
         );
+        Handled::note(&self.handled.forwarded);
         self.worker.pipeline.observe(|o| o.retried(hop.level));
         let stats = self.worker.stats;
         PipelineStats::count(&stats.sent_to_level, hop.level);
@@ -206,6 +208,7 @@ impl Failed<'_> {
             "DLQ"
         };
         self.forward(record, "the dead letter", what).await?;
+        Handled::note(&self.handled.dead_lettered);
         let context = format!(
             "payment {} | error {}: {} | retry count {}",
             self.payment_id(),
@@ -246,10 +249,9 @@ impl Failed<'_> {
         match crate::exercise_time::toolbox_wait(sent).await {
             Ok(_) => Ok(()),
             Err((error, _)) => {
-                self.worker
-                    .stats
-                    .forward_failures
-                    .fetch_add(1, Ordering::Relaxed);
+                let stats = self.worker.stats;
+                stats.forward_failures.fetch_add(1, Ordering::Relaxed);
+                PipelineStats::count(&stats.forward_failures_at_level, self.level);
                 let error = anyhow::anyhow!("{topic} did not acknowledge {what}: {error}");
                 // "Will be retried" is the rule: do not commit, rewind (see
                 // `Exercise::handle_failure`).
@@ -283,6 +285,7 @@ impl Failed<'_> {
     /// Tell the graders this payment was processed after all.
     pub async fn report_processed(&self) -> anyhow::Result<()> {
         self.worker.stats.processed.fetch_add(1, Ordering::Relaxed);
+        Handled::note(&self.handled.processed);
         tracing::info!(
             target: "payment",
             "payment {} processed (attempt {})",
@@ -318,30 +321,22 @@ impl Failed<'_> {
     }
 
     /// Commit past the failed record, so this group does not consume it again.
-    /// Asynchronous: if the commit is lost (a rebalance, a crash), the record is
-    /// consumed again, never skipped.
+    /// On the retry consumer this marks the record finished: its partition's
+    /// window commits every record up to the first unfinished one, within a
+    /// few ms. On a retry level it commits the record's offset. Either way
+    /// asynchronous: if the commit is lost (a rebalance, a crash), the record
+    /// is consumed again, never skipped.
     pub fn commit(&self) -> anyhow::Result<()> {
-        self.worker
-            .consumer
-            .commit_message(self.message, CommitMode::Async)
-            .context("committing past the failed record")
+        self.settlement.commit(self.message)
     }
 
-    /// Seek back to the failed record: it is consumed and processed again after a
-    /// back-off during which only its partition pauses.
+    /// Hand the failed record back: nothing is committed past it, and it is
+    /// processed again after a back-off that grows with each rewind. On the
+    /// retry consumer only this record waits (its task does); on a retry
+    /// level, the level seeks back to it and pauses only its partition.
     pub fn rewind(&self) -> anyhow::Result<()> {
-        self.worker
-            .consumer
-            .seek(
-                self.message.topic(),
-                self.message.partition(),
-                Offset::Offset(self.message.offset()),
-                // Zero: an asynchronous seek, so the loop is not blocked waiting
-                // for librdkafka's broker thread (see retry_processor::NotYetDue::seek_back).
-                Duration::ZERO,
-            )
-            .context("rewinding to the failed record")?;
-        self.rewound.store(true, Ordering::Relaxed);
+        self.settlement.rewind(self.message)?;
+        Handled::note(&self.handled.rewound);
         Ok(())
     }
 

@@ -21,12 +21,14 @@
 //! | `labs/lab-4-3/src/exercise.rs` | [`Exercise::handle_failure`] (routing a failure), [`Exercise::hold_until_due`] (waiting for a record that is not due) | **the student's (graded)** |
 //! | `kits/lab-4-3/src/lib.rs` | the [`Exercise`] trait | given |
 //! | `kits/lab-4-3/src/failed.rs` | [`failed::Failed`]: the toolbox for routing a failed payment | given (read it) |
-//! | `kits/lab-4-3/src/retry_consumer.rs` | the main consumer on the live topic (seed's `retry_consumer.py`) | given (read it) |
+//! | `kits/lab-4-3/src/retry_consumer.rs` | the main consumer on the live topic (seed's `retry_consumer.py`): Lab 4.6's windowed poll loop, up to [`retry_consumer::WINDOW`] records in flight per partition | given (read it) |
+//! | `kits/lab-4-3/src/live_record.rs` | one live-topic record's life in its own task: the attempt, your `handle_failure`, finished or tried again after a rewind | given (read it) |
+//! | `kits/lab-4-3/src/settlement.rs` | what `commit` and `rewind` do on the consumer (the window) and on a level (offsets), and what the toolbox saw a call do | given |
 //! | `kits/lab-4-3/src/retry_processor.rs` | one level's processor, [`retry_processor::NotYetDue`] (seed's `retry_processor.py`) | given (read it) |
 //! | `kits/lab-4-3/src/paused.rs` | the partitions a worker has paused, and when to resume each | given |
 //! | `kits/lab-4-3/src/pipeline.rs` | topic names, groups, timeouts, producers, pausing | given |
 //! | `kits/lab-4-3/src/stats.rs` | the counters of one process (progress line, report) | given |
-//! | `kits/lab-4-3/src/exercise_time.rs` | how long each call into your code kept a worker from polling | given |
+//! | `kits/lab-4-3/src/exercise_time.rs` | how long each call into your code took of its own (a level polls nothing meanwhile; the consumer's record holds its partition's commit) | given |
 //! | `kits/lab-4-3/src/worker.rs` | what one worker (the consumer or a level) works with, and how it reports an outcome | given |
 //! | `kits/lab-4-3/src/running.rs` | the consumer and the levels as tasks you can start, kill and restart | given |
 //! | `kits/lab-4-3/src/extension.rs` | the hooks a later lab fills (Lab 4.4: parking a failed replay, metrics) | given |
@@ -48,12 +50,14 @@ use std::future::Future;
 pub mod exercise_time;
 pub mod extension;
 pub mod failed;
+mod live_record;
 pub mod paused;
 pub mod pipeline;
 pub mod retry_consumer;
 pub mod retry_processor;
 pub mod runner;
 pub mod running;
+mod settlement;
 pub mod stats;
 mod worker;
 

@@ -3,156 +3,141 @@
 //! failure to [`Exercise::handle_failure`] (your code) with level 0.
 //!
 //! Delivery guarantee (once `handle_failure` is done right): at-least-once, and
-//! nothing lost: the offset moves only after the payment is processed, or its
-//! retry record or dead letter is acknowledged by the broker. A crash in between
-//! forwards it twice (a duplicate, never a loss).
-//! Limits: one record at a time, and each forward waits for its ack (a few ms on
-//! a real broker), so throughput at zero processing cost is bounded by the
-//! produce round trip; ordering within a partition is given up for retried
-//! payments (seed 000: "retry patterns break strict ordering").
+//! nothing lost: the offset moves past a payment only after it is processed, or
+//! its retry record or dead letter is acknowledged by the broker. A crash in
+//! between forwards it again (a duplicate, never a loss).
+//!
+//! How it keeps up: records are worked on concurrently, up to [`WINDOW`] per
+//! partition, each in a task of its own (`live_record.rs`), on Lab 4.6's poll
+//! loop and window (`lab_4_6_kit::poll`, `lab_4_6_kit::window`), which commit
+//! each partition up to its first unfinished record. A forward the broker has
+//! not acknowledged holds its partition's commit back while the records behind
+//! it go on; a one-at-a-time loop would wait a produce round trip per record.
+//!
+//! Limits: ordering is given up, for retried payments (seed 000: "retry patterns
+//! break strict ordering") and for outcomes within a partition (reported in the
+//! order records finish). A `handle_failure` that waits (a sleep, a retry in
+//! place) does not stop the poll loop here, but it holds its partition's commit
+//! and a place in the window the whole time: at a few thousand payments per
+//! second the partition's window fills within a second and the partition stops
+//! (the grader times every call, see `exercise_time.rs`). On a revocation the
+//! window waits up to [`drain_timeout`] for the partition's records in flight,
+//! commits what finished, and lets the rest go (the next owner handles them
+//! again: duplicates, never losses).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use harness::clock::now_ms;
 use harness::measure::rebalance::RebalanceLog;
-use harness::outcomes::{OutcomeReporter, OutcomeStatus};
+use harness::outcomes::OutcomeReporter;
 use harness::Broker;
-use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::message::Message;
+use lab_4_6_kit::poll::{run_windowed, WindowedSettings};
+use lab_4_6_kit::window::Window;
+use tokio::task::JoinSet;
 
-use crate::failed::Failed;
-use crate::pipeline::{forward_producer, PausedPartitions, Pipeline, PipelineStats};
-use crate::worker::Worker;
+use crate::live_record::{handle, Shared, Tracker};
+use crate::pipeline::{forward_producer, GroupTimeouts, Pipeline, PipelineStats};
 use crate::Exercise;
 
-/// Run the retry consumer until `stop` is raised.
+/// Records of one partition the retry consumer may hold at once (started and
+/// not yet committed past): what a crash redelivers at most per partition, and
+/// what a retry-topic outage holds at most (plus the poll loop's backlog).
+/// 2,000, as Lab 4.6's reference and Lab 4.2's DLQ consumer.
+pub const WINDOW: usize = 2000;
+
+/// How often the window commits what finished (asynchronously). A crash
+/// redelivers what finished since the last commit, so short.
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(20);
+
+/// How long a revocation or a shutdown waits for the records in flight: long
+/// enough for a forward in flight to get its answer (its message timeout,
+/// [`GroupTimeouts::forward_timeout`]), and well under `max.poll.interval.ms`,
+/// because the rebalance callback waits on the poll loop's thread.
+pub fn drain_timeout(timeouts: &GroupTimeouts) -> Duration {
+    (timeouts.forward_timeout() + Duration::from_millis(500))
+        .min(timeouts.max_poll_interval * 5 / 6)
+}
+
+/// Run the retry consumer until `stop` is raised (or a record task meets an
+/// error it cannot deal with, which is returned here).
 pub async fn run<E: Exercise>(
     broker: &Broker,
     pipeline: &Pipeline,
     member: &str,
     reporter: &OutcomeReporter,
-    stats: &PipelineStats,
+    stats: Arc<PipelineStats>,
     rebalances: RebalanceLog,
-    stop: &AtomicBool,
+    stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    let group = pipeline.consumer_group.clone();
-    // A short fetch wait: when the live topic goes quiet for a moment, the next
-    // payment is fetched within 50 ms rather than up to 500 ms (librdkafka's
-    // default); a payment service is judged on latency.
-    let consumer = pipeline.group_consumer(
-        broker,
-        &group,
+    let window = Arc::new(Window::<Tracker>::new(WINDOW));
+    let shared = Arc::new(Shared {
+        pipeline: pipeline.clone(),
+        stats: stats.clone(),
+        window: window.clone(),
+        producer: forward_producer(broker, pipeline.timeouts.forward_timeout())?,
+        reporter: reporter.clone(),
+        group: pipeline.consumer_group.clone(),
+        member: member.to_string(),
+        stop: stop.clone(),
+        fatal: Mutex::new(None),
+    });
+    let timeouts = &pipeline.timeouts;
+    let millis = |d: Duration| d.as_millis().to_string();
+    let (session, heartbeat, max_poll) = (
+        millis(timeouts.session),
+        millis(timeouts.heartbeat),
+        millis(timeouts.max_poll_interval),
+    );
+    let extra_config = [
+        ("session.timeout.ms", session.as_str()),
+        ("heartbeat.interval.ms", heartbeat.as_str()),
+        ("max.poll.interval.ms", max_poll.as_str()),
+        // A short fetch wait: when the live topic goes quiet for a moment, the
+        // next payment is fetched within 50 ms rather than up to 500 ms
+        // (librdkafka's default); a payment service is judged on latency.
+        ("fetch.wait.max.ms", "50"),
+    ];
+    let settings = WindowedSettings {
+        group_id: &pipeline.consumer_group,
+        topic: &pipeline.topic,
         member,
-        rebalances,
-        &[("fetch.wait.max.ms", "50")],
-    )?;
-    consumer.subscribe(&[&pipeline.topic])?;
-    let producer = forward_producer(broker, pipeline.timeouts.forward_timeout())?;
-    let worker = Worker {
-        consumer: &consumer,
-        producer: &producer,
-        reporter,
-        pipeline,
-        stats,
-        group: &group,
-        member,
-        level: 0,
+        session_timeout: None,
+        commit_interval: COMMIT_INTERVAL,
+        drain_timeout: drain_timeout(timeouts),
+        shutdown_drain: drain_timeout(timeouts),
+        extra_config: &extra_config,
     };
-    // Partitions paused after a forward was not acknowledged.
-    let mut paused = PausedPartitions::default();
-
-    while !stop.load(Ordering::Relaxed) {
-        paused.resume_due(&consumer, &pipeline.topic);
-        let budget = paused.wait_budget(Duration::from_millis(100));
-        let message = match tokio::time::timeout(budget, consumer.recv()).await {
-            Err(_) => continue,
-            Ok(Err(error)) => {
-                tracing::warn!(member, "consumer error: {error}");
-                continue;
-            }
-            Ok(Ok(message)) => message,
-        };
-        stats.note_first_record(now_ms());
-        let (partition, offset) = (message.partition(), message.offset());
-        if paused.will_redeliver(partition, offset) {
-            continue;
-        }
-        if !paused.was_rewound(partition, offset) {
-            PipelineStats::count(&stats.ledger.taken, 0);
-        }
-        match pipeline.gateway.process(message.payload(), 1).await {
-            Ok(_payment) => {
-                stats.processed.fetch_add(1, Ordering::Relaxed);
-                worker
-                    .report(&message, None, OutcomeStatus::Processed, 1, None)
-                    .await?;
-                tracing::info!(
-                    target: "payment",
-                    "payment {} processed",
-                    harness::outcomes::payment_id_of(&message)
-                );
-                consumer.commit_message(&message, CommitMode::Async)?;
-            }
-            Err(error) => {
-                pipeline.observe(|o| o.failure(0, &error));
-                let rewound = AtomicBool::new(false);
-                let failed = Failed {
-                    message: &message,
-                    level: 0,
-                    state: None,
-                    attempt: Mutex::new((1, error)),
-                    first_failure_ms: now_ms(),
-                    worker: &worker,
-                    rewound: &rewound,
-                };
-                let before = stats.before_failure(0);
-                let handling =
-                    stats
-                        .in_exercise
-                        .measure(0, "handle_failure", E::handle_failure(failed));
-                // Ctrl-C must not wait for a handle_failure that sleeps through
-                // its retries in place (the starter's blocking retry: up to 80 s).
-                // Abandoning it is safe: this record is not committed yet, so it
-                // is delivered again when the group next runs (at-least-once).
-                let finished = tokio::select! {
-                    result = handling => Some(result),
-                    _ = raised(stop) => None,
-                };
-                match finished {
-                    Some(result) => result?,
-                    None => {
-                        PipelineStats::count(&stats.ledger.abandoned, 0);
-                        tracing::info!(
-                            member,
-                            "stopped while handle_failure was still busy: payment {} left uncommitted, it will be delivered again",
-                            harness::outcomes::payment_id_of(&message)
-                        );
-                        break;
-                    }
-                }
-                let rewound = rewound.load(Ordering::Relaxed);
-                if stats.settle_failure(before, rewound) {
-                    tracing::warn!(
-                        target: "payment",
-                        "payment {} LOST: handle_failure neither forwarded it (acknowledged) nor rewound it, and it is committed past",
-                        harness::outcomes::payment_id_of(&message)
-                    );
-                }
-                paused.after_failure(&consumer, &pipeline.topic, partition, offset, rewound);
-            }
-        }
+    // The record tasks belong to this consumer: when it is dropped (a crash
+    // simulated by aborting its task) or stops, so are they, wherever they are.
+    let mut records = JoinSet::new();
+    run_windowed(
+        broker,
+        &settings,
+        &window,
+        &stats.window,
+        rebalances,
+        &stop,
+        |message, ticket| {
+            stats.note_first_record(harness::clock::now_ms());
+            // Reap the tasks that are done (a panic was reported by its ticket).
+            while records.try_join_next().is_some() {}
+            records.spawn(handle::<E>(shared.clone(), message, ticket));
+        },
+    )
+    .await?;
+    records.abort_all();
+    let fatal = shared.fatal.lock().ok().and_then(|mut fatal| fatal.take());
+    match fatal {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
-    // Leave the group now, so a successor does not wait a session timeout for us.
-    consumer.unsubscribe();
-    Ok(())
 }
 
 /// Resolves once `stop` is raised (checked every 50 ms: the flag is a plain
 /// atomic, shared with loops that test it between records).
 pub(crate) async fn raised(stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -37,6 +37,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::failed::Failed;
 use crate::pipeline::{forward_producer, PausedPartitions, Pipeline, PipelineStats};
 use crate::retry_consumer::raised;
+use crate::settlement::{Handled, Settlement};
 use crate::worker::Worker;
 use crate::Exercise;
 
@@ -138,7 +139,6 @@ pub async fn run_level<E: Exercise>(
     consumer.subscribe(&[&topic])?;
     let producer = forward_producer(broker, pipeline.timeouts.forward_timeout())?;
     let worker = Worker {
-        consumer: &consumer,
         producer: &producer,
         reporter,
         pipeline,
@@ -166,7 +166,7 @@ pub async fn run_level<E: Exercise>(
         let mut processed_one = false;
         if let Some((message, state)) = ready.and_then(|p| due_soon.get_mut(&p)?.pop_front()) {
             let partition = message.partition();
-            if !process_due::<E>(&worker, level, &message, &state, &mut paused, stop).await? {
+            if !process_due::<E>(&worker, &consumer, &message, &state, &mut paused, stop).await? {
                 break;
             }
             if paused.will_redeliver(partition, message.offset()) {
@@ -262,7 +262,7 @@ pub async fn run_level<E: Exercise>(
                 Hold::Waited => {}
             }
         }
-        if !process_due::<E>(&worker, level, &message, &state, &mut paused, stop).await? {
+        if !process_due::<E>(&worker, &consumer, &message, &state, &mut paused, stop).await? {
             break;
         }
     }
@@ -283,13 +283,13 @@ pub const RESUME_LEAD: Duration = Duration::from_millis(1200);
 /// busy, and the record is left uncommitted.
 async fn process_due<E: Exercise>(
     worker: &Worker<'_>,
-    level: u32,
+    consumer: &StreamConsumer<ObservedContext>,
     message: &BorrowedMessage<'_>,
     state: &RetryState,
     paused: &mut PausedPartitions,
     stop: &AtomicBool,
 ) -> anyhow::Result<bool> {
-    let stats = worker.stats;
+    let (stats, level) = (worker.stats, worker.level);
     stats.record_lateness(now_us().saturating_sub(state.due_ms.saturating_mul(1000)));
     let (partition, offset) = (message.partition(), message.offset());
     if !paused.was_rewound(partition, offset) {
@@ -320,21 +320,24 @@ async fn process_due<E: Exercise>(
                 harness::outcomes::payment_id_of(message),
                 worker.pipeline.levels()
             );
-            worker.consumer.commit_message(message, CommitMode::Async)?;
+            consumer.commit_message(message, CommitMode::Async)?;
         }
         Err(error) => {
             worker.pipeline.observe(|o| o.failure(level, &error));
-            let rewound = AtomicBool::new(false);
+            // Owned: the toolbox is the same for the retry consumer, whose
+            // records outlive the poll that fetched them.
+            let owned = message.detach();
+            let handled = Handled::default();
             let failed = Failed {
-                message,
+                message: &owned,
                 level,
                 state: Some(state),
                 attempt: Mutex::new((attempt, error)),
                 first_failure_ms: state.first_failure_ms,
                 worker,
-                rewound: &rewound,
+                settlement: Settlement::Offsets(consumer),
+                handled: &handled,
             };
-            let before = stats.before_failure(level);
             let handling =
                 stats
                     .in_exercise
@@ -353,15 +356,15 @@ async fn process_due<E: Exercise>(
                     return Ok(false);
                 }
             }
-            let rewound = rewound.load(Ordering::Relaxed);
-            if stats.settle_failure(before, rewound) {
+            let rewound = handled.rewound();
+            if stats.settle_failure(level, &handled) {
                 tracing::warn!(
                     target: "payment",
                     "payment {} LOST at retry level {level}: handle_failure neither forwarded it (acknowledged) nor rewound it, and it is committed past",
                     harness::outcomes::payment_id_of(message)
                 );
             }
-            paused.after_failure(worker.consumer, message.topic(), partition, offset, rewound);
+            paused.after_failure(consumer, message.topic(), partition, offset, rewound);
         }
     }
     Ok(true)

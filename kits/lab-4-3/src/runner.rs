@@ -136,9 +136,9 @@ async fn consume<E: Exercise>(args: ConsumerArgs) -> anyhow::Result<()> {
         &pipeline,
         "retry-consumer",
         &reporter,
-        &stats,
+        stats.clone(),
         RebalanceLog::default(),
-        &stop,
+        stop.clone(),
     )
     .await?;
     let _ = progress.await;

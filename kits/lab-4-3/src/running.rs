@@ -99,7 +99,7 @@ impl<E: Exercise> RunningPipeline<E> {
             match role {
                 Role::Consumer => {
                     retry_consumer::run::<E>(
-                        &broker, &pipeline, &member, &reporter, &stats, log, &flag,
+                        &broker, &pipeline, &member, &reporter, stats, log, flag,
                     )
                     .await
                 }

@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 use harness::measure::summary::{table, Summary};
 
+use crate::settlement::Handled;
+
 /// Counters the consumer and the levels of one process keep, readable while they
 /// run (the live progress line, the report).
 #[derive(Debug)]
@@ -18,10 +20,13 @@ pub struct PipelineStats {
     pub done_at_level: Vec<AtomicU64>,
     /// Forwards the broker did not acknowledge (each one rewound, not lost).
     pub forward_failures: AtomicU64,
+    /// The same, by the level of the worker that forwarded (0: the retry
+    /// consumer), so a test can wait for one level to meet an outage.
+    pub forward_failures_at_level: Vec<AtomicU64>,
     /// Where the records each worker took up went (index = level; 0 = the
     /// retry consumer on the live topic), for the table printed on stop. Each
-    /// level has one worker, and only that worker writes its own entries, so
-    /// the counts of one `handle_failure` call are never another level's.
+    /// `handle_failure` call is booked from what the toolbox saw that call do
+    /// (`settlement::Handled`), so concurrent calls never book each other's records.
     pub ledger: Ledger,
     /// Times a level paused a partition because its head was not due yet.
     pub holds: AtomicU64,
@@ -32,6 +37,8 @@ pub struct PipelineStats {
     lateness_us: Mutex<Vec<i64>>,
     /// The calls into the exercise's code that kept a worker from polling a while.
     pub in_exercise: crate::exercise_time::ExerciseTime,
+    /// The retry consumer's window: records held, parked, pauses, commits.
+    pub window: std::sync::Arc<lab_4_6_kit::stats::WindowedStats>,
 }
 
 impl PipelineStats {
@@ -43,11 +50,13 @@ impl PipelineStats {
             sent_to_level: counters(),
             done_at_level: counters(),
             forward_failures: AtomicU64::new(0),
+            forward_failures_at_level: counters(),
             ledger: Ledger::new(levels),
             holds: AtomicU64::new(0),
             first_record_at_ms: AtomicI64::new(0),
             lateness_us: Mutex::new(Vec::new()),
             in_exercise: Default::default(),
+            window: Default::default(),
         }
     }
 
@@ -126,15 +135,6 @@ pub struct Ledger {
     pub abandoned: Vec<AtomicU64>,
 }
 
-/// The counts of one level just before a `handle_failure` call, to tell what
-/// the call did with its record (see [`PipelineStats::settle_failure`]).
-pub(crate) struct BeforeFailure {
-    level: u32,
-    done: u64,
-    forwarded: u64,
-    processed: u64,
-}
-
 impl Ledger {
     fn new(levels: u32) -> Ledger {
         let counters = || (0..=levels).map(|_| AtomicU64::new(0)).collect();
@@ -156,35 +156,23 @@ fn at(counters: &[AtomicU64], level: u32) -> u64 {
 }
 
 impl PipelineStats {
-    pub(crate) fn before_failure(&self, level: u32) -> BeforeFailure {
-        BeforeFailure {
-            level,
-            done: at(&self.done_at_level, level),
-            forwarded: at(&self.sent_to_level, level + 1),
-            processed: at(&self.ledger.processed, level),
-        }
-    }
-
-    /// Book what a finished `handle_failure` call did with its record, from
-    /// what the toolbox counted meanwhile: processed in place, forwarded to the
-    /// next level, or dead-lettered (each acknowledged), or rewound (it comes
-    /// back). None of these, and the worker commits past it: `true`, lost.
-    pub(crate) fn settle_failure(&self, before: BeforeFailure, rewound: bool) -> bool {
-        let level = before.level;
-        let done = at(&self.done_at_level, level) - before.done;
-        let forwarded = at(&self.sent_to_level, level + 1) - before.forwarded;
-        let processed = at(&self.ledger.processed, level) - before.processed;
-        if rewound || processed > 0 || forwarded > 0 {
+    /// Book what a finished `handle_failure` call at `level` did with its
+    /// record, from what the toolbox saw it do: processed in place, forwarded
+    /// to the next level, or dead-lettered (each acknowledged), or rewound (it
+    /// comes back). None of these, and the worker moves past it: `true`, lost.
+    pub(crate) fn settle_failure(&self, level: u32, handled: &Handled) -> bool {
+        let seen = |flag: &std::sync::atomic::AtomicBool| flag.load(Ordering::Relaxed);
+        if handled.rewound() || seen(&handled.processed) || seen(&handled.forwarded) {
             return false;
         }
-        // The level's other acknowledged forward is the dead letter.
-        let counter = if done > 0 {
+        let dead_lettered = seen(&handled.dead_lettered);
+        let counter = if dead_lettered {
             &self.ledger.dead_lettered
         } else {
             &self.ledger.lost
         };
         PipelineStats::count(counter, level);
-        done == 0
+        !dead_lettered
     }
 
     /// Per level: taken, and its outcomes; the rest is not settled yet (rewound,

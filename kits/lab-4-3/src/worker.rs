@@ -1,18 +1,15 @@
 //! [`Worker`]: what one worker (the retry consumer, or one retry level) works
 //! with, and how it reports an outcome.
 
-use harness::measure::rebalance::ObservedContext;
 use harness::outcomes::{Outcome, OutcomeReporter, OutcomeStatus};
 use harness::retry::RetryState;
-use rdkafka::consumer::StreamConsumer;
-use rdkafka::message::BorrowedMessage;
+use rdkafka::message::Message;
 use rdkafka::producer::FutureProducer;
 
 use crate::pipeline::{Pipeline, PipelineStats};
 
 /// What one worker (the retry consumer, or one level) works with.
 pub(crate) struct Worker<'a> {
-    pub consumer: &'a StreamConsumer<ObservedContext>,
     pub producer: &'a FutureProducer,
     pub reporter: &'a OutcomeReporter,
     pub pipeline: &'a Pipeline,
@@ -29,7 +26,7 @@ impl Worker<'_> {
     /// was first produced, not from when the retry record was written.
     pub async fn report(
         &self,
-        message: &BorrowedMessage<'_>,
+        message: &impl Message,
         state: Option<&RetryState>,
         status: OutcomeStatus,
         attempts: u32,

@@ -58,6 +58,7 @@ pub async fn run<E: Exercise>(
         drain_timeout: config.drain_timeout,
         // A forward in flight gets its answer within its own timeout.
         shutdown_drain: config.drain_timeout + crate::config::FORWARD_TIMEOUT,
+        extra_config: &[],
     };
     run_windowed(
         broker,

@@ -1,10 +1,11 @@
 //! # Lab 4.6: at-least-once at full speed
 //!
-//! Lab 4.3's retry consumer is correct, and slow: every record waits, in turn,
-//! for its forward's acknowledgement before the loop commits and polls again, so
-//! a consumer that must report or forward every payment runs at one produce
-//! round trip per record (a few hundred payments per second, where Kafka can do
-//! tens of thousands). This lab keeps the guarantee and removes the wait: the consumer
+//! A consumer that handles one record at a time is correct, and slow: every
+//! record waits, in turn, for its forward's acknowledgement before the loop
+//! commits and polls again, so a consumer that must report or forward every
+//! payment runs at one produce round trip per record (a few hundred payments
+//! per second, where Kafka can do tens of thousands; Lab 4.3's retry consumer
+//! ran so until it moved onto this kit). This lab keeps the guarantee and removes the wait: the consumer
 //! keeps a **window** of records in flight per partition, each one's forwards
 //! sent at once, and commits only what is safe, the **contiguous prefix** of
 //! finished records.
@@ -26,6 +27,7 @@
 //! | `kits/lab-4-6/src/work.rs` | one record's work: the gateway, then its outcome report or dead letter, retried in place until acknowledged | given (read it) |
 //! | `kits/lab-4-6/src/poll.rs` | the poll loop: start records or park them, pause a partition whose backlog is full and resume it at half, commit the committable, drain on shutdown (Lab 4.2's DLQ consumer runs it too) | given (read it) |
 //! | `kits/lab-4-6/src/consumer.rs` | the windowed consumer: the poll loop with this lab's record work | given |
+//! | `kits/lab-4-6/src/settle.rs` | [`settle::SettleOnce`]: a record's ticket, finished or abandoned exactly once, even if its task panics (Labs 4.2 and 4.3 use it) | given |
 //! | `kits/lab-4-6/src/backlog.rs` | records that arrived while their window was full, in order, up to a limit | given (read it) |
 //! | `kits/lab-4-6/src/config.rs`, `stats.rs`, `running.rs` | a consumer's settings, its counters, a consumer as a task | given |
 //! | `kits/lab-4-6/src/runner.rs` | the `windowed-consumer` binary's `main` | given |
@@ -34,9 +36,10 @@
 //! The student's crate holds only `exercise.rs` (plus one-line binaries), so the
 //! grader can grade that one file in a pristine tree (`grade --submission`).
 //!
-//! Lab 4.2's DLQ consumer runs this kit's window and poll loop with the
-//! reference tracker, through the solution crate (as Lab 4.4's given code runs
-//! Lab 4.3's solution); this kit itself never contains the answer.
+//! Lab 4.2's DLQ consumer and Lab 4.3's retry consumer run this kit's window
+//! and poll loop with the reference tracker, through the solution crate (as
+//! Lab 4.4's given code runs Lab 4.3's solution); this kit itself never
+//! contains the answer.
 
 pub mod backlog;
 pub mod config;
@@ -45,6 +48,7 @@ pub mod context;
 pub mod poll;
 pub mod runner;
 pub mod running;
+pub mod settle;
 pub mod stats;
 pub mod window;
 mod work;

@@ -51,6 +51,9 @@ pub struct WindowedSettings<'a> {
     pub drain_timeout: Duration,
     /// How long a shutdown waits for every record in flight.
     pub shutdown_drain: Duration,
+    /// More librdkafka properties for the consumer (Lab 4.3's heartbeat and
+    /// fetch wait, say); empty for most.
+    pub extra_config: &'a [(&'a str, &'a str)],
 }
 
 /// Run a windowed consumer until `stop` is raised: build its consumer (with
@@ -74,13 +77,7 @@ pub async fn run_windowed<T: OffsetTracker>(
         rebalances,
         drain_timeout: settings.drain_timeout,
     };
-    let consumer = windowed_consumer(
-        broker,
-        settings.group_id,
-        settings.topic,
-        settings.session_timeout,
-        context,
-    )?;
+    let consumer = windowed_consumer(broker, settings, context)?;
     let poll = WindowedLoop {
         consumer: &consumer,
         window,
@@ -95,34 +92,35 @@ pub async fn run_windowed<T: OffsetTracker>(
     Ok(())
 }
 
-/// A consumer whose commits the window decides, subscribed to `topic`.
-/// `session_timeout`, when given, is also its `max.poll.interval.ms`.
+/// A consumer whose commits the window decides, subscribed to the settings'
+/// topic. Their `session_timeout`, when given, is also its `max.poll.interval.ms`.
 fn windowed_consumer<T: OffsetTracker>(
     broker: &Broker,
-    group_id: &str,
-    topic: &str,
-    session_timeout: Option<Duration>,
+    settings: &WindowedSettings<'_>,
     context: WindowContext<T>,
 ) -> anyhow::Result<StreamConsumer<WindowContext<T>>> {
     let mut config = broker.client_config();
     config
-        .set("group.id", group_id)
+        .set("group.id", settings.group_id)
         .set("auto.offset.reset", "earliest")
         // The window decides what is committed, and when.
         .set("enable.auto.commit", "false")
         // Keep librdkafka's own prefetch modest: the window and the backlog
         // are the buffer.
         .set("queued.max.messages.kbytes", "4096");
-    if let Some(session) = session_timeout {
+    if let Some(session) = settings.session_timeout {
         let session = session.as_millis().to_string();
         config
             .set("session.timeout.ms", &session)
             .set("max.poll.interval.ms", &session);
     }
+    for (key, value) in settings.extra_config {
+        config.set(*key, *value);
+    }
     let consumer: StreamConsumer<WindowContext<T>> = config
         .create_with_context(context)
         .context("creating the windowed consumer")?;
-    consumer.subscribe(&[topic])?;
+    consumer.subscribe(&[settings.topic])?;
     Ok(consumer)
 }
 

@@ -2,7 +2,7 @@
 //!
 //! 1. [`Starter::handle_failure`]: what to do with a payment whose attempt failed.
 //!    Right now it does what Labs 4.1 and 4.2 taught so far: retry in place,
-//!    sleeping in the poll loop, then dead-letter. Make it non-blocking: route the
+//!    sleeping with the record in hand, then dead-letter. Make it non-blocking: route the
 //!    failure to a retry topic or the DLQ, and commit only after the broker
 //!    acknowledged the forward.
 //! 2. [`Starter::hold_until_due`]: what a retry level does with a record that is
@@ -40,8 +40,12 @@ impl Exercise for Starter {
         //     do not commit, rewind (the record comes back after a short back-off).
         //
         // What it does now: Lab 4.1's loop with Lab 4.2's DLQ at the end. Every
-        // `sleep` below holds up the whole poll loop: every partition waits, and a
-        // sleep longer than max.poll.interval.ms throws this consumer out of its group.
+        // `sleep` below waits with the record in hand. On the retry consumer, which
+        // keeps a window of records in flight, it holds the partition's committed
+        // offset back and a place in the window (at production rates the window
+        // fills within a second, and the partition stops). On a retry level, which
+        // takes one record at a time, it holds up the whole poll loop, and a sleep
+        // longer than max.poll.interval.ms throws the level out of its group.
         while let Some(delay) = failed.delay_before_next_try() {
             tokio::time::sleep(delay).await;
             if failed.try_again().await {

@@ -45,8 +45,8 @@ struct Args {
     /// Payments in the velocity and lateness runs.
     #[arg(long, default_value_t = 300)]
     payments: usize,
-    /// Payments in the throughput runs.
-    #[arg(long, default_value_t = 5000)]
+    /// Payments in the throughput runs (the `patterns` bench's count).
+    #[arg(long, default_value_t = 20_000)]
     throughput_payments: usize,
     /// Records held by the retry level in the memory step.
     #[arg(long, default_value_t = 100_000)]

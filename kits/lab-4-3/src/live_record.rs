@@ -1,0 +1,193 @@
+//! One live-topic record's life in the retry consumer, in a task of its own:
+//! one gateway attempt; a success is reported, a failure goes to your
+//! [`Exercise::handle_failure`] with the [`Failed`] toolbox; then the record is
+//! finished in the window (the window may commit past it) or, if
+//! `handle_failure` rewound it, tried again after a back-off.
+//!
+//! Why a task per record? A one-at-a-time loop waits a produce round trip per
+//! record (its outcome report, or its forward's ack), and that caps it at a
+//! few hundred payments per second (Lab 4.6 measures it). Here Lab 4.6's poll
+//! loop (`lab_4_6_kit::poll`) keeps a window of records in flight per
+//! partition and commits only the contiguous run of finished records, so a
+//! record whose forward is not acknowledged yet holds the commit back while
+//! the records behind it go on.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use harness::backoff::BackoffPolicy;
+use harness::clock::now_ms;
+use harness::outcomes::{payment_id_of, OutcomeReporter, OutcomeStatus};
+use lab_4_6_kit::settle::SettleOnce;
+use lab_4_6_kit::window::{Ticket, Window};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::producer::FutureProducer;
+
+use crate::failed::Failed;
+use crate::pipeline::{Pipeline, PipelineStats};
+use crate::retry_consumer::raised;
+use crate::settlement::{Handled, Settlement};
+use crate::worker::Worker;
+use crate::Exercise;
+
+/// The offset tracker of the retry consumer's window: Lab 4.6's reference
+/// (the contiguous finished prefix of each partition). Lab 4.6 is where you
+/// write one; here it is given.
+pub type Tracker = lab_4_6_solution::PrefixTracker;
+
+/// A record's ticket in the window, settled exactly once (a ticket dropped
+/// unsettled, its task panicked, is abandoned and stops the consumer with an
+/// error: see `lab_4_6_kit::settle`).
+pub(crate) type Settle<'a> = SettleOnce<'a, Tracker>;
+
+/// What every record task of one retry consumer shares.
+pub(crate) struct Shared {
+    pub pipeline: Pipeline,
+    pub stats: Arc<PipelineStats>,
+    pub window: Arc<Window<Tracker>>,
+    pub producer: FutureProducer,
+    pub reporter: OutcomeReporter,
+    pub group: String,
+    pub member: String,
+    pub stop: Arc<AtomicBool>,
+    /// The first error a record task could not deal with (`handle_failure`
+    /// returned `Err`, an outcome was not acknowledged, a task panicked): the
+    /// consumer stops, and `retry_consumer::run` returns it.
+    pub fatal: Mutex<Option<anyhow::Error>>,
+}
+
+impl Shared {
+    pub fn give_up(&self, error: anyhow::Error) {
+        if let Ok(mut fatal) = self.fatal.lock() {
+            fatal.get_or_insert(error);
+        }
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    fn worker(&self) -> Worker<'_> {
+        Worker {
+            producer: &self.producer,
+            reporter: &self.reporter,
+            pipeline: &self.pipeline,
+            stats: &self.stats,
+            group: &self.group,
+            member: &self.member,
+            level: 0,
+        }
+    }
+}
+
+/// Handle `message` until it is settled: processed, or let go by
+/// `handle_failure` (finished); or given up because its partition was revoked,
+/// the consumer is stopping, or something failed that the consumer cannot deal
+/// with (abandoned: not committed past, so whoever consumes the partition next
+/// handles it again).
+pub(crate) async fn handle<E: Exercise>(
+    shared: Arc<Shared>,
+    message: OwnedMessage,
+    ticket: Ticket,
+) {
+    let give_up = |error: anyhow::Error| shared.give_up(error);
+    let settle = Settle::new(&shared.window, ticket, &give_up);
+    let worker = shared.worker();
+    let stats = &*shared.stats;
+    PipelineStats::count(&stats.ledger.taken, 0);
+    let mut first_failure_ms = None;
+    let mut rewinds = 0;
+    loop {
+        // A rewound record is tried again as it was the first time (attempt 1):
+        // its forward failed, not its payment's second attempt.
+        match shared.pipeline.gateway.process(message.payload(), 1).await {
+            Ok(_payment) => {
+                stats.processed.fetch_add(1, Ordering::Relaxed);
+                let reported = worker
+                    .report(&message, None, OutcomeStatus::Processed, 1, None)
+                    .await;
+                if let Err(error) = reported {
+                    settle.abandon();
+                    shared.give_up(error.context(format!(
+                        "reporting payment {} processed",
+                        payment_id_of(&message)
+                    )));
+                    return;
+                }
+                tracing::info!(target: "payment", "payment {} processed", payment_id_of(&message));
+                settle.finish();
+                return;
+            }
+            Err(error) => {
+                shared.pipeline.observe(|o| o.failure(0, &error));
+                let handled = Handled::default();
+                let failed = Failed {
+                    message: &message,
+                    level: 0,
+                    state: None,
+                    attempt: Mutex::new((1, error)),
+                    first_failure_ms: *first_failure_ms.get_or_insert_with(now_ms),
+                    worker: &worker,
+                    settlement: Settlement::Window(&settle),
+                    handled: &handled,
+                };
+                let handling =
+                    stats
+                        .in_exercise
+                        .measure(0, "handle_failure", E::handle_failure(failed));
+                // Ctrl-C must not wait for a handle_failure that sleeps through
+                // its retries in place (the starter's blocking retry: up to 80 s).
+                // Abandoning it is safe: nothing is committed past this record,
+                // so it is delivered again when the group next runs.
+                let finished = tokio::select! {
+                    result = handling => Some(result),
+                    _ = raised(&shared.stop) => None,
+                };
+                match finished {
+                    None => {
+                        PipelineStats::count(&stats.ledger.abandoned, 0);
+                        tracing::info!(
+                            member = %shared.member,
+                            "stopped while handle_failure was still busy: payment {} left uncommitted, it will be delivered again",
+                            payment_id_of(&message)
+                        );
+                        settle.abandon();
+                        return;
+                    }
+                    Some(Err(error)) => {
+                        settle.abandon();
+                        shared.give_up(error.context(format!(
+                            "handle_failure failed for payment {}",
+                            payment_id_of(&message)
+                        )));
+                        return;
+                    }
+                    Some(Ok(())) => {}
+                }
+                if stats.settle_failure(0, &handled) {
+                    tracing::warn!(
+                        target: "payment",
+                        "payment {} LOST: handle_failure neither forwarded it (acknowledged) nor rewound it, and it is committed past",
+                        payment_id_of(&message)
+                    );
+                }
+                if !handled.rewound() {
+                    // Done with it, commit() or not: the window moves past it,
+                    // as the next commit of a one-at-a-time loop would.
+                    settle.finish();
+                    return;
+                }
+            }
+        }
+        // Rewound: the record comes back after a back-off (longer with each
+        // rewind), and nothing is committed past it meanwhile. The wait is in
+        // this task: the poll loop and the partition's other records go on.
+        rewinds += 1;
+        let pause = BackoffPolicy::redelivery(rewinds);
+        if !shared
+            .window
+            .wait_to_retry(settle.ticket(), &shared.stop, pause)
+            .await
+        {
+            settle.abandon();
+            return;
+        }
+    }
+}
