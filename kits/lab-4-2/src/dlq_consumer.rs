@@ -36,6 +36,7 @@ use harness::outcomes::OutcomeReporter;
 use harness::stoppable::StoppableTask;
 use harness::Broker;
 use lab_4_6_kit::poll::{run_windowed, WindowedSettings};
+use lab_4_6_kit::record_tasks::RecordTasks;
 use lab_4_6_kit::window::Window;
 use rdkafka::producer::FutureProducer;
 
@@ -117,6 +118,10 @@ pub async fn run<E: Exercise>(
         extra_config: &[],
     };
     let window_stats = &stats.window;
+    // The record tasks belong to this consumer: aborted with it, their panics
+    // reported (see lab_4_6_kit::record_tasks).
+    let mut records = RecordTasks::default();
+    let give_up = |error: anyhow::Error| shared.give_up(error);
     run_windowed(
         broker,
         &settings,
@@ -125,10 +130,11 @@ pub async fn run<E: Exercise>(
         rebalances,
         &stop,
         |message, ticket| {
-            tokio::spawn(handle::<E>(shared.clone(), message, ticket));
+            records.spawn(handle::<E>(shared.clone(), message, ticket), &give_up);
         },
     )
     .await?;
+    drop(records);
     let fatal = shared.fatal.lock().ok().and_then(|mut fatal| fatal.take());
     match fatal {
         Some(error) => Err(error),

@@ -49,7 +49,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn give_up(&self, error: anyhow::Error) {
+    pub(crate) fn give_up(&self, error: anyhow::Error) {
         if let Ok(mut fatal) = self.fatal.lock() {
             fatal.get_or_insert(error);
         }

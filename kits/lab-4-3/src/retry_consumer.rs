@@ -33,8 +33,8 @@ use harness::measure::rebalance::RebalanceLog;
 use harness::outcomes::OutcomeReporter;
 use harness::Broker;
 use lab_4_6_kit::poll::{run_windowed, WindowedSettings};
+use lab_4_6_kit::record_tasks::RecordTasks;
 use lab_4_6_kit::window::Window;
-use tokio::task::JoinSet;
 
 use crate::live_record::{handle, Shared, Tracker};
 use crate::pipeline::{forward_producer, GroupTimeouts, Pipeline, PipelineStats};
@@ -52,8 +52,9 @@ pub const COMMIT_INTERVAL: Duration = Duration::from_millis(20);
 
 /// How long a revocation or a shutdown waits for the records in flight: long
 /// enough for a forward in flight to get its answer (its message timeout,
-/// [`GroupTimeouts::forward_timeout`]), and well under `max.poll.interval.ms`,
-/// because the rebalance callback waits on the poll loop's thread.
+/// [`GroupTimeouts::forward_timeout`]), and under `max.poll.interval.ms` (at
+/// most five sixths of it), because the rebalance callback waits on the poll
+/// loop's thread.
 pub fn drain_timeout(timeouts: &GroupTimeouts) -> Duration {
     (timeouts.forward_timeout() + Duration::from_millis(500))
         .min(timeouts.max_poll_interval * 5 / 6)
@@ -110,7 +111,8 @@ pub async fn run<E: Exercise>(
     };
     // The record tasks belong to this consumer: when it is dropped (a crash
     // simulated by aborting its task) or stops, so are they, wherever they are.
-    let mut records = JoinSet::new();
+    let mut records = RecordTasks::default();
+    let give_up = |error: anyhow::Error| shared.give_up(error);
     run_windowed(
         broker,
         &settings,
@@ -120,13 +122,13 @@ pub async fn run<E: Exercise>(
         &stop,
         |message, ticket| {
             stats.note_first_record(harness::clock::now_ms());
-            // Reap the tasks that are done (a panic was reported by its ticket).
-            while records.try_join_next().is_some() {}
-            records.spawn(handle::<E>(shared.clone(), message, ticket));
+            records.spawn(handle::<E>(shared.clone(), message, ticket), &give_up);
         },
     )
     .await?;
-    records.abort_all();
+    // Whatever is still running after the shutdown's drain is left
+    // uncommitted; dropping the tasks aborts them.
+    drop(records);
     let fatal = shared.fatal.lock().ok().and_then(|mut fatal| fatal.take());
     match fatal {
         Some(error) => Err(error),

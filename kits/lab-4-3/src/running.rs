@@ -116,7 +116,9 @@ impl<E: Exercise> RunningPipeline<E> {
     }
 
     /// Kill a member as a crash would: its task is dropped at whatever await it
-    /// is in (between a forward and its commit, say), then start a fresh one.
+    /// is in (between a forward and its commit, say), with the retry consumer's
+    /// record tasks and no last commit (see `lab_4_6_kit::window::Window::crash`),
+    /// then start a fresh one.
     pub async fn kill_and_restart(&mut self, role: Role) {
         if let Some(index) = self.members.iter().position(|(r, _)| *r == role) {
             let (_, member) = self.members.remove(index);

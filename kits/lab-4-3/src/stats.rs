@@ -35,7 +35,8 @@ pub struct PipelineStats {
     /// How late each retry started, in microseconds after its due time (negative:
     /// early, which must never happen).
     lateness_us: Mutex<Vec<i64>>,
-    /// The calls into the exercise's code that kept a worker from polling a while.
+    /// The calls into the exercise's code that took a while of their own (a
+    /// level polls nothing meanwhile; a consumer's record holds its commit).
     pub in_exercise: crate::exercise_time::ExerciseTime,
     /// The retry consumer's window: records held, parked, pauses, commits.
     pub window: std::sync::Arc<lab_4_6_kit::stats::WindowedStats>,

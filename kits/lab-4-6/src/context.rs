@@ -52,6 +52,10 @@ impl<T: OffsetTracker> ConsumerContext for WindowContext<T> {
         let Rebalance::Revoke(list) = rebalance else {
             return;
         };
+        if self.window.crashed() {
+            // Dropped mid-run, as a crash: no drain, no last commit.
+            return;
+        }
         let partitions: Vec<i32> = list
             .elements()
             .iter()

@@ -27,6 +27,7 @@
 //! | `kits/lab-4-6/src/work.rs` | one record's work: the gateway, then its outcome report or dead letter, retried in place until acknowledged | given (read it) |
 //! | `kits/lab-4-6/src/poll.rs` | the poll loop: start records or park them, pause a partition whose backlog is full and resume it at half, commit the committable, drain on shutdown (Lab 4.2's DLQ consumer runs it too) | given (read it) |
 //! | `kits/lab-4-6/src/consumer.rs` | the windowed consumer: the poll loop with this lab's record work | given |
+//! | `kits/lab-4-6/src/record_tasks.rs` | [`record_tasks::RecordTasks`]: a consumer's record tasks, aborted with it, their panics reported (Labs 4.2 and 4.3 use it) | given |
 //! | `kits/lab-4-6/src/settle.rs` | [`settle::SettleOnce`]: a record's ticket, finished or abandoned exactly once, even if its task panics (Labs 4.2 and 4.3 use it) | given |
 //! | `kits/lab-4-6/src/backlog.rs` | records that arrived while their window was full, in order, up to a limit | given (read it) |
 //! | `kits/lab-4-6/src/config.rs`, `stats.rs`, `running.rs` | a consumer's settings, its counters, a consumer as a task | given |
@@ -46,6 +47,7 @@ pub mod config;
 pub mod consumer;
 pub mod context;
 pub mod poll;
+pub mod record_tasks;
 pub mod runner;
 pub mod running;
 pub mod settle;

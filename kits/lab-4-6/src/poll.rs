@@ -78,6 +78,10 @@ pub async fn run_windowed<T: OffsetTracker>(
         drain_timeout: settings.drain_timeout,
     };
     let consumer = windowed_consumer(broker, settings, context)?;
+    // Declared after the consumer, so dropped before it if this future is
+    // dropped mid-run (a task aborted, as a test simulates a crash): the
+    // consumer's close then commits nothing (see `Window::crash`).
+    let crash_guard = CrashOnDrop(window);
     let poll = WindowedLoop {
         consumer: &consumer,
         window,
@@ -89,7 +93,18 @@ pub async fn run_windowed<T: OffsetTracker>(
     };
     poll.run(work).await;
     poll.shut_down(settings.shutdown_drain).await;
+    std::mem::forget(crash_guard);
     Ok(())
+}
+
+/// Marks the window crashed when dropped: armed for the whole run, and
+/// forgotten once the consumer has shut down properly.
+struct CrashOnDrop<'a, T: OffsetTracker>(&'a Window<T>);
+
+impl<T: OffsetTracker> Drop for CrashOnDrop<'_, T> {
+    fn drop(&mut self) {
+        self.0.crash();
+    }
 }
 
 /// A consumer whose commits the window decides, subscribed to the settings'

@@ -7,8 +7,10 @@
 //! student's `unwrap()`). The first settlement wins and the rest are ignored,
 //! so a record is never finished after it was abandoned; and a ticket dropped
 //! unsettled is abandoned, so a panicked record neither holds its partition's
-//! commit forever nor is committed past. A panic is also reported (the labs
-//! stop the consumer with an error), so it does not go unnoticed.
+//! commit forever nor is committed past. Such a panic is also reported (the
+//! labs stop the consumer with an error), so it does not go unnoticed; a panic
+//! after the ticket was settled is reported by the task's join instead
+//! (`record_tasks.rs`).
 //!
 //! Lab 4.2's DLQ consumer and Lab 4.3's retry consumer use it for each record.
 

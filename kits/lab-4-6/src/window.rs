@@ -61,6 +61,10 @@ pub struct Window<T> {
     settled: Condvar,
     /// The same, for the poll loop (which is async and must not block).
     changed: Notify,
+    /// The consumer was dropped mid-run (its task aborted, as a crash would
+    /// end it): the rebalance callback its close triggers must neither drain
+    /// nor commit (see [`Window::crash`]).
+    crashed: AtomicBool,
 }
 
 impl<T: OffsetTracker> Window<T> {
@@ -75,7 +79,23 @@ impl<T: OffsetTracker> Window<T> {
             }),
             settled: Condvar::new(),
             changed: Notify::new(),
+            crashed: AtomicBool::new(false),
         }
+    }
+
+    /// The consumer is going away without its shutdown (dropped mid-run).
+    /// Dropping a librdkafka consumer still closes it, and closing revokes its
+    /// partitions through the rebalance callback, which would drain and commit
+    /// them: a graceful handover, not the crash the caller asked for. From now
+    /// on that callback does neither, so what was not committed yet is
+    /// redelivered to the next owner, as after a real crash.
+    pub fn crash(&self) {
+        self.crashed.store(true, Ordering::Relaxed);
+    }
+
+    /// Has [`Window::crash`] been called?
+    pub fn crashed(&self) -> bool {
+        self.crashed.load(Ordering::Relaxed)
     }
 
     pub fn limit(&self) -> usize {
