@@ -31,7 +31,7 @@ pub async fn nothing_is_lost_when_members_crash<E: Exercise>(mut criterion: Crit
     for role in RunningPipeline::<E>::all_roles(&pipeline) {
         run.running.kill_and_restart(role).await;
     }
-    let before_restart = run.running.stats.forward_failures.load(Ordering::Relaxed);
+    let before_restart = run.running.stats.forward_failures();
     let _ = forward_failures_reach(&run, None, before_restart + 2).await;
     let commits = watch.finish().await;
     let outage_ends_at_ms = now_ms();
@@ -47,7 +47,7 @@ pub async fn nothing_is_lost_when_members_crash<E: Exercise>(mut criterion: Crit
     let met_with_dlq_back = forward_failures_reach(&run, Some(1), dlq_back + 2).await;
     let level_1_failed_with_dlq_back = level_failures(&run, 1).saturating_sub(dlq_back);
     run.end_outage().await.unwrap();
-    let failed_forwards = run.running.stats.forward_failures.load(Ordering::Relaxed);
+    let failed_forwards = run.running.stats.forward_failures();
     let settled = run.settle(SETTLE + Duration::from_secs(30)).await.unwrap();
 
     // Which records could no commit pass during the outage?
@@ -166,7 +166,7 @@ async fn forward_failures_reach<E: Exercise>(
     count: u64,
 ) -> Result<u64, wait::TimedOut> {
     let failures = || match level {
-        None => run.running.stats.forward_failures.load(Ordering::Relaxed),
+        None => run.running.stats.forward_failures(),
         Some(level) => level_failures(run, level),
     };
     wait::until(

@@ -27,7 +27,7 @@
 //! (the next owner handles them again: duplicates, never losses).
 
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,7 +36,7 @@ use harness::outcomes::OutcomeReporter;
 use harness::stoppable::StoppableTask;
 use harness::Broker;
 use lab_4_6_kit::poll::{run_windowed, WindowedSettings};
-use lab_4_6_kit::record_tasks::RecordTasks;
+use lab_4_6_kit::record_tasks::{FirstError, RecordTasks};
 use lab_4_6_kit::window::Window;
 use rdkafka::producer::FutureProducer;
 
@@ -105,7 +105,7 @@ pub async fn run<E: Exercise>(
         dlq: dlq_producer(broker)?,
         reporter: reporter.clone(),
         stop: stop.clone(),
-        fatal: Mutex::new(None),
+        errors: FirstError::new(stop.clone()),
     });
     let settings = WindowedSettings {
         group_id: &config.group_id,
@@ -121,7 +121,6 @@ pub async fn run<E: Exercise>(
     // The record tasks belong to this consumer: aborted with it, their panics
     // reported (see lab_4_6_kit::record_tasks).
     let mut records = RecordTasks::default();
-    let give_up = |error: anyhow::Error| shared.give_up(error);
     run_windowed(
         broker,
         &settings,
@@ -130,16 +129,12 @@ pub async fn run<E: Exercise>(
         rebalances,
         &stop,
         |message, ticket| {
-            records.spawn(handle::<E>(shared.clone(), message, ticket), &give_up);
+            records.spawn(handle::<E>(shared.clone(), message, ticket), &shared.errors);
         },
     )
     .await?;
     drop(records);
-    let fatal = shared.fatal.lock().ok().and_then(|mut fatal| fatal.take());
-    match fatal {
-        Some(error) => Err(error),
-        None => Ok(()),
-    }
+    shared.errors.take()
 }
 
 /// A DLQ consumer running as a tokio task, stopped on request (or when dropped).

@@ -13,12 +13,12 @@
 //! yet holds the commit back while the records behind it go on.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use harness::backoff::BackoffPolicy;
 use harness::clock::now_ms;
 use harness::outcomes::{payment_id_of, Outcome, OutcomeReporter, OutcomeStatus};
+use lab_4_6_kit::record_tasks::FirstError;
 use lab_4_6_kit::settle::SettleOnce;
 use lab_4_6_kit::window::{Ticket, Window};
 use rdkafka::message::{Message, OwnedMessage};
@@ -45,16 +45,7 @@ pub(crate) struct Shared {
     /// The first error a record task could not deal with (`handle_failure`
     /// returned `Err`, or a task panicked): the consumer stops, and `run`
     /// returns it.
-    pub fatal: Mutex<Option<anyhow::Error>>,
-}
-
-impl Shared {
-    pub(crate) fn give_up(&self, error: anyhow::Error) {
-        if let Ok(mut fatal) = self.fatal.lock() {
-            fatal.get_or_insert(error);
-        }
-        self.stop.store(true, Ordering::Relaxed);
-    }
+    pub errors: FirstError,
 }
 
 /// One record's ticket in the window, settled exactly once (a ticket dropped
@@ -72,8 +63,7 @@ pub(crate) async fn handle<E: Exercise>(
     message: OwnedMessage,
     ticket: Ticket,
 ) {
-    let give_up = |error: anyhow::Error| shared.give_up(error);
-    let settle = Settle::new(&shared.window, ticket, &give_up);
+    let settle = Settle::new(&shared.window, ticket, &shared.errors);
     let mut attempt = 1;
     let mut first_failure_ms = None;
     loop {
@@ -84,7 +74,7 @@ pub(crate) async fn handle<E: Exercise>(
             .await;
         match processed {
             Ok(_payment) => {
-                if report_processed(&shared, &message, attempt, settle.ticket()).await {
+                if report_processed(&shared, &message, attempt, &settle).await {
                     settle.finish();
                 } else {
                     settle.abandon();
@@ -108,7 +98,7 @@ pub(crate) async fn handle<E: Exercise>(
                 record_own_time(&shared.stats, started, &handling);
                 if let Err(error) = handled {
                     settle.abandon();
-                    shared.give_up(error.context(format!(
+                    shared.errors.raise(error.context(format!(
                         "handle_failure failed for payment {}",
                         payment_id_of(&message)
                     )));
@@ -135,13 +125,7 @@ pub(crate) async fn handle<E: Exercise>(
         // committed past it meanwhile (unless handle_failure committed too,
         // which the grader catches). The wait is in this task: the poll loop
         // and the partition's other records go on.
-        let pause = BackoffPolicy::redelivery(attempt);
-        if !shared
-            .window
-            .wait_to_retry(settle.ticket(), &shared.stop, pause)
-            .await
-        {
-            settle.abandon();
+        if !settle.back_off(&shared.stop, attempt).await {
             return;
         }
         attempt += 1;
@@ -149,12 +133,13 @@ pub(crate) async fn handle<E: Exercise>(
 }
 
 /// Report a processed payment, trying again in place until the outcomes
-/// topic acknowledges it. False: given up (revoked or stopping) without it.
+/// topic acknowledges it. False: given up (revoked or stopping) without it,
+/// its ticket abandoned.
 async fn report_processed(
     shared: &Shared,
     message: &OwnedMessage,
     attempt: u32,
-    ticket: &Ticket,
+    settle: &Settle<'_>,
 ) -> bool {
     let outcome = Outcome::for_message(
         message,
@@ -177,12 +162,7 @@ async fn report_processed(
                     "outcome of payment {} not acknowledged ({error:#}); trying again, nothing is committed past it",
                     payment_id_of(message)
                 );
-                let pause = BackoffPolicy::redelivery(failures);
-                if !shared
-                    .window
-                    .wait_to_retry(ticket, &shared.stop, pause)
-                    .await
-                {
+                if !settle.back_off(&shared.stop, failures).await {
                     return false;
                 }
             }

@@ -249,9 +249,7 @@ impl Failed<'_> {
         match crate::exercise_time::toolbox_wait(sent).await {
             Ok(_) => Ok(()),
             Err((error, _)) => {
-                let stats = self.worker.stats;
-                stats.forward_failures.fetch_add(1, Ordering::Relaxed);
-                PipelineStats::count(&stats.forward_failures_at_level, self.level);
+                PipelineStats::count(&self.worker.stats.forward_failures_at_level, self.level);
                 let error = anyhow::anyhow!("{topic} did not acknowledge {what}: {error}");
                 // "Will be retried" is the rule: do not commit, rewind (see
                 // `Exercise::handle_failure`).

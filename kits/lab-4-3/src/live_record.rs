@@ -15,9 +15,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use harness::backoff::BackoffPolicy;
 use harness::clock::now_ms;
 use harness::outcomes::{payment_id_of, OutcomeReporter, OutcomeStatus};
+use lab_4_6_kit::record_tasks::FirstError;
 use lab_4_6_kit::settle::SettleOnce;
 use lab_4_6_kit::window::{Ticket, Window};
 use rdkafka::message::{Message, OwnedMessage};
@@ -53,17 +53,10 @@ pub(crate) struct Shared {
     /// The first error a record task could not deal with (`handle_failure`
     /// returned `Err`, an outcome was not acknowledged, a task panicked): the
     /// consumer stops, and `retry_consumer::run` returns it.
-    pub fatal: Mutex<Option<anyhow::Error>>,
+    pub errors: FirstError,
 }
 
 impl Shared {
-    pub fn give_up(&self, error: anyhow::Error) {
-        if let Ok(mut fatal) = self.fatal.lock() {
-            fatal.get_or_insert(error);
-        }
-        self.stop.store(true, Ordering::Relaxed);
-    }
-
     fn worker(&self) -> Worker<'_> {
         Worker {
             producer: &self.producer,
@@ -87,8 +80,7 @@ pub(crate) async fn handle<E: Exercise>(
     message: OwnedMessage,
     ticket: Ticket,
 ) {
-    let give_up = |error: anyhow::Error| shared.give_up(error);
-    let settle = Settle::new(&shared.window, ticket, &give_up);
+    let settle = Settle::new(&shared.window, ticket, &shared.errors);
     let worker = shared.worker();
     let stats = &*shared.stats;
     PipelineStats::count(&stats.ledger.taken, 0);
@@ -105,7 +97,7 @@ pub(crate) async fn handle<E: Exercise>(
                     .await;
                 if let Err(error) = reported {
                     settle.abandon();
-                    shared.give_up(error.context(format!(
+                    shared.errors.raise(error.context(format!(
                         "reporting payment {} processed",
                         payment_id_of(&message)
                     )));
@@ -153,7 +145,7 @@ pub(crate) async fn handle<E: Exercise>(
                     }
                     Some(Err(error)) => {
                         settle.abandon();
-                        shared.give_up(error.context(format!(
+                        shared.errors.raise(error.context(format!(
                             "handle_failure failed for payment {}",
                             payment_id_of(&message)
                         )));
@@ -180,13 +172,7 @@ pub(crate) async fn handle<E: Exercise>(
         // rewind), and nothing is committed past it meanwhile. The wait is in
         // this task: the poll loop and the partition's other records go on.
         rewinds += 1;
-        let pause = BackoffPolicy::redelivery(rewinds);
-        if !shared
-            .window
-            .wait_to_retry(settle.ticket(), &shared.stop, pause)
-            .await
-        {
-            settle.abandon();
+        if !settle.back_off(&shared.stop, rewinds).await {
             return;
         }
     }

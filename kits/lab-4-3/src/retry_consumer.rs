@@ -26,14 +26,14 @@
 //! again: duplicates, never losses).
 
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use harness::measure::rebalance::RebalanceLog;
 use harness::outcomes::OutcomeReporter;
 use harness::Broker;
 use lab_4_6_kit::poll::{run_windowed, WindowedSettings};
-use lab_4_6_kit::record_tasks::RecordTasks;
+use lab_4_6_kit::record_tasks::{FirstError, RecordTasks};
 use lab_4_6_kit::window::Window;
 
 use crate::live_record::{handle, Shared, Tracker};
@@ -81,7 +81,7 @@ pub async fn run<E: Exercise>(
         group: pipeline.consumer_group.clone(),
         member: member.to_string(),
         stop: stop.clone(),
-        fatal: Mutex::new(None),
+        errors: FirstError::new(stop.clone()),
     });
     let timeouts = &pipeline.timeouts;
     let millis = |d: Duration| d.as_millis().to_string();
@@ -112,7 +112,6 @@ pub async fn run<E: Exercise>(
     // The record tasks belong to this consumer: when it is dropped (a crash
     // simulated by aborting its task) or stops, so are they, wherever they are.
     let mut records = RecordTasks::default();
-    let give_up = |error: anyhow::Error| shared.give_up(error);
     run_windowed(
         broker,
         &settings,
@@ -122,18 +121,14 @@ pub async fn run<E: Exercise>(
         &stop,
         |message, ticket| {
             stats.note_first_record(harness::clock::now_ms());
-            records.spawn(handle::<E>(shared.clone(), message, ticket), &give_up);
+            records.spawn(handle::<E>(shared.clone(), message, ticket), &shared.errors);
         },
     )
     .await?;
     // Whatever is still running after the shutdown's drain is left
     // uncommitted; dropping the tasks aborts them.
     drop(records);
-    let fatal = shared.fatal.lock().ok().and_then(|mut fatal| fatal.take());
-    match fatal {
-        Some(error) => Err(error),
-        None => Ok(()),
-    }
+    shared.errors.take()
 }
 
 /// Resolves once `stop` is raised (checked every 50 ms: the flag is a plain

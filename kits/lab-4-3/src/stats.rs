@@ -18,10 +18,10 @@ pub struct PipelineStats {
     pub sent_to_level: Vec<AtomicU64>,
     /// Records a level finished with: processed, or forwarded on (index = level).
     pub done_at_level: Vec<AtomicU64>,
-    /// Forwards the broker did not acknowledge (each one rewound, not lost).
-    pub forward_failures: AtomicU64,
-    /// The same, by the level of the worker that forwarded (0: the retry
-    /// consumer), so a test can wait for one level to meet an outage.
+    /// Forwards the broker did not acknowledge (each one rewound, not lost),
+    /// by the level of the worker that forwarded (0: the retry consumer), so a
+    /// test can wait for one level to meet an outage; see
+    /// [`PipelineStats::forward_failures`] for the total.
     pub forward_failures_at_level: Vec<AtomicU64>,
     /// Where the records each worker took up went (index = level; 0 = the
     /// retry consumer on the live topic), for the table printed on stop. Each
@@ -50,7 +50,6 @@ impl PipelineStats {
             dead_lettered: AtomicU64::new(0),
             sent_to_level: counters(),
             done_at_level: counters(),
-            forward_failures: AtomicU64::new(0),
             forward_failures_at_level: counters(),
             ledger: Ledger::new(levels),
             holds: AtomicU64::new(0),
@@ -59,6 +58,14 @@ impl PipelineStats {
             in_exercise: Default::default(),
             window: Default::default(),
         }
+    }
+
+    /// Forwards the broker did not acknowledge, at every level.
+    pub fn forward_failures(&self) -> u64 {
+        self.forward_failures_at_level
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Records waiting at `level` right now, as far as this process knows.
@@ -203,7 +210,7 @@ impl PipelineStats {
             .row("dead-lettered (acknowledged by the DLQ)", dead)
             .row(
                 "forwards not acknowledged (rewound, sent again)",
-                self.forward_failures.load(Ordering::Relaxed),
+                self.forward_failures(),
             )
             .row(
                 "not settled at stop (uncommitted: consumed again next run)",

@@ -16,27 +16,28 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use harness::backoff::BackoffPolicy;
+
+use crate::record_tasks::FirstError;
 use crate::window::{Ticket, Window};
 use crate::OffsetTracker;
-
-/// What to do when a record task panicked with its ticket unsettled.
-pub type OnPanic<'a> = &'a (dyn Fn(anyhow::Error) + Send + Sync);
 
 /// One record's ticket, settled exactly once (see the module docs).
 pub struct SettleOnce<'a, T: OffsetTracker> {
     window: &'a Window<T>,
     ticket: Ticket,
     settled: AtomicBool,
-    on_panic: OnPanic<'a>,
+    /// Where a panic with the ticket unsettled is raised.
+    errors: &'a FirstError,
 }
 
 impl<'a, T: OffsetTracker> SettleOnce<'a, T> {
-    pub fn new(window: &'a Window<T>, ticket: Ticket, on_panic: OnPanic<'a>) -> Self {
+    pub fn new(window: &'a Window<T>, ticket: Ticket, errors: &'a FirstError) -> Self {
         SettleOnce {
             window,
             ticket,
             settled: AtomicBool::new(false),
-            on_panic,
+            errors,
         }
     }
 
@@ -57,6 +58,20 @@ impl<'a, T: OffsetTracker> SettleOnce<'a, T> {
             self.window.abandon(&self.ticket);
         }
     }
+
+    /// Wait before the record tries again after `failures` failed tries (a
+    /// forward or report not acknowledged, a rewind): the redelivery back-off,
+    /// in this record's task (see [`Window::wait_to_retry`]). False, with the
+    /// ticket abandoned, when it should give up instead (revoked, draining or
+    /// stopping): the next owner handles the record again.
+    pub async fn back_off(&self, stop: &AtomicBool, failures: u32) -> bool {
+        let pause = BackoffPolicy::redelivery(failures);
+        let keeps_trying = self.window.wait_to_retry(&self.ticket, stop, pause).await;
+        if !keeps_trying {
+            self.abandon();
+        }
+        keeps_trying
+    }
 }
 
 impl<T: OffsetTracker> Drop for SettleOnce<'_, T> {
@@ -66,7 +81,7 @@ impl<T: OffsetTracker> Drop for SettleOnce<'_, T> {
         }
         self.abandon();
         if std::thread::panicking() {
-            (self.on_panic)(anyhow::anyhow!(
+            self.errors.raise(anyhow::anyhow!(
                 "a record task panicked (partition {}, offset {}): see the panic message above",
                 self.ticket.partition,
                 self.ticket.offset

@@ -245,7 +245,7 @@ impl<E: Exercise> RetryRun<E> {
             lateness_us: stats.lateness_us(),
             in_exercise: stats.in_exercise.calls(),
             holds: stats.holds.load(Ordering::Relaxed),
-            forward_failures: stats.forward_failures.load(Ordering::Relaxed),
+            forward_failures: stats.forward_failures(),
             unexpected_rebalances,
             gave_up_after: timed_out.is_some().then_some(deadline),
             timed_out,
