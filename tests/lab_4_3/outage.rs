@@ -80,19 +80,6 @@ pub async fn nothing_is_lost_when_members_crash<E: Exercise>(mut criterion: Crit
         |route| target(route).filter(|topic| down.contains(topic)),
         &processed_by(&settled.outcomes, outage_ends_at_ms),
     );
-    // The fall-back check below can only see a mistake level 1 had the
-    // chance to make: a forward to retry-2 failing while the DLQ answered.
-    criterion.expect(
-        met_with_dlq_back.is_ok(),
-        format!(
-            "retry level 1 to fail forwards to {} while the DLQ was back (twice, within 30 s), so that a fall-back to the DLQ would show",
-            pipeline.retry_topic(2)
-        ),
-        format!(
-            "{level_1_failed_with_dlq_back} such failures{}",
-            unfinished(&settled)
-        ),
-    );
     expect_no_commit_past(&mut criterion, &commits, &guarded, &down);
     expect_no_dead_letter_before(
         &mut criterion,
@@ -127,6 +114,23 @@ pub async fn nothing_is_lost_when_members_crash<E: Exercise>(mut criterion: Crit
             })
         })
         .collect();
+    // The fall-back check below can only see a mistake level 1 had the
+    // chance to make: a forward to retry-2 failing while the DLQ answered.
+    // Level 1 works on its due records concurrently, so with a fall-back they
+    // may all fall back within the moments the DLQ takes to come back (and
+    // none is left to fail after): a payment cut short is the proof of the
+    // chance, as well as the mistake.
+    criterion.expect(
+        met_with_dlq_back.is_ok() || !cut_short.is_empty(),
+        format!(
+            "retry level 1 to fail forwards to {} while the DLQ was back (twice, within 30 s), so that a fall-back to the DLQ would show",
+            pipeline.retry_topic(2)
+        ),
+        format!(
+            "{level_1_failed_with_dlq_back} such failures{}",
+            unfinished(&settled)
+        ),
+    );
     criterion.expect(
         accounting.lost() == 0
             && accounting.wrong_fate.is_empty()

@@ -17,7 +17,8 @@ use rdkafka::message::{Header, Message, OwnedMessage};
 use rdkafka::producer::FutureRecord;
 
 use crate::pipeline::PipelineStats;
-use crate::settlement::{Handled, Settlement};
+use crate::record::Settle;
+use crate::settlement::Handled;
 use crate::worker::Worker;
 
 /// Why a payment goes to the DLQ.
@@ -49,8 +50,8 @@ pub struct Failed<'a> {
     pub(crate) attempt: Mutex<(u32, PaymentError)>,
     pub(crate) first_failure_ms: i64,
     pub(crate) worker: &'a Worker<'a>,
-    /// How `commit` and `rewind` act (the retry consumer's window, or a level's offsets).
-    pub(crate) settlement: Settlement<'a>,
+    /// The record's ticket in its consumer's window: `commit` finishes it.
+    pub(crate) settle: &'a Settle<'a>,
     /// What the toolbox saw this call do, for the worker's books.
     pub(crate) handled: &'a Handled,
 }
@@ -319,21 +320,21 @@ impl Failed<'_> {
     }
 
     /// Commit past the failed record, so this group does not consume it again.
-    /// On the retry consumer this marks the record finished: its partition's
-    /// window commits every record up to the first unfinished one, within a
-    /// few ms. On a retry level it commits the record's offset. Either way
-    /// asynchronous: if the commit is lost (a rebalance, a crash), the record
-    /// is consumed again, never skipped.
+    /// This marks the record finished: its partition's window commits every
+    /// record up to the first unfinished one, within a few ms, asynchronously.
+    /// If that commit is lost (a rebalance, a crash), the record is consumed
+    /// again, never skipped. (It cannot fail today; the `Result` leaves room
+    /// for a settlement that can.)
     pub fn commit(&self) -> anyhow::Result<()> {
-        self.settlement.commit(self.message)
+        self.settle.finish();
+        Ok(())
     }
 
     /// Hand the failed record back: nothing is committed past it, and it is
-    /// processed again after a back-off that grows with each rewind. On the
-    /// retry consumer only this record waits (its task does); on a retry
-    /// level, the level seeks back to it and pauses only its partition.
+    /// processed again after a back-off that grows with each rewind. Only this
+    /// record waits (its task does): the partition's other records go on, and
+    /// its commit stops at this one meanwhile.
     pub fn rewind(&self) -> anyhow::Result<()> {
-        self.settlement.rewind(self.message)?;
         Handled::note(&self.handled.rewound);
         Ok(())
     }

@@ -22,10 +22,12 @@
 //! | `kits/lab-4-3/src/lib.rs` | the [`Exercise`] trait | given |
 //! | `kits/lab-4-3/src/failed.rs` | [`failed::Failed`]: the toolbox for routing a failed payment | given (read it) |
 //! | `kits/lab-4-3/src/retry_consumer.rs` | the main consumer on the live topic (seed's `retry_consumer.py`): Lab 4.6's windowed poll loop, up to [`retry_consumer::WINDOW`] records in flight per partition | given (read it) |
-//! | `kits/lab-4-3/src/live_record.rs` | one live-topic record's life in its own task: the attempt, your `handle_failure`, finished or tried again after a rewind | given (read it) |
-//! | `kits/lab-4-3/src/settlement.rs` | what `commit` and `rewind` do on the consumer (the window) and on a level (offsets), and what the toolbox saw a call do | given |
-//! | `kits/lab-4-3/src/retry_processor.rs` | one level's processor, [`retry_processor::NotYetDue`] (seed's `retry_processor.py`) | given (read it) |
-//! | `kits/lab-4-3/src/paused.rs` | the partitions a worker has paused, and when to resume each | given |
+//! | `kits/lab-4-3/src/record.rs` | one record's life in its own task, on the live topic or a level: the attempt, your `handle_failure`, finished or tried again after a rewind | given (read it) |
+//! | `kits/lab-4-3/src/settlement.rs` | what the toolbox saw a `handle_failure` call do (`commit` finishes the record in its window, `rewind` leaves it to its task) | given |
+//! | `kits/lab-4-3/src/retry_processor.rs` | one level's processor: its setup, [`retry_processor::NotYetDue`] and [`retry_processor::Hold`] (seed's `retry_processor.py`) | given (read it) |
+//! | `kits/lab-4-3/src/level_loop.rs` | a level's poll loop: which records start, which are held in Kafka, which wait in memory | given (read it) |
+//! | `kits/lab-4-3/src/due_soon.rs` | the records a level keeps in memory for their last moments before they are due | given |
+//! | `kits/lab-4-3/src/paused.rs` | the partitions a level has paused, and when to resume each | given |
 //! | `kits/lab-4-3/src/pipeline.rs` | topic names, groups, timeouts, producers, pausing | given |
 //! | `kits/lab-4-3/src/stats.rs` | the counters of one process (progress line, report) | given |
 //! | `kits/lab-4-3/src/exercise_time.rs` | how long each call into your code took of its own (a level polls nothing meanwhile; the consumer's record holds its partition's commit) | given |
@@ -47,12 +49,14 @@
 
 use std::future::Future;
 
+mod due_soon;
 pub mod exercise_time;
 pub mod extension;
 pub mod failed;
-mod live_record;
+mod level_loop;
 pub mod paused;
 pub mod pipeline;
+mod record;
 pub mod retry_consumer;
 pub mod retry_processor;
 pub mod runner;

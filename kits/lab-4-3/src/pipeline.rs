@@ -11,13 +11,10 @@ use anyhow::Context;
 use harness::backoff::BackoffPolicy;
 use harness::dead_letter::dlq_topic;
 use harness::gateway::Gateway;
-use harness::measure::rebalance::{ObservedContext, RebalanceLog};
 use harness::outcomes::outcomes_topic;
 use harness::retry::retry_topic;
 use harness::Broker;
-use rdkafka::consumer::StreamConsumer;
 use rdkafka::producer::FutureProducer;
-use rdkafka::ClientConfig;
 
 /// Partitions of every topic of the pipeline (live, retry levels, DLQ).
 pub const PARTITIONS: i32 = 3;
@@ -61,17 +58,26 @@ impl GroupTimeouts {
     };
 
     /// How long a forward (to a retry topic or the DLQ) may wait for its ack:
-    /// two thirds of `max.poll.interval.ms` (the last third is left to decide,
-    /// commit or rewind, and poll again), and at most [`FORWARD_TIMEOUT`].
+    /// two thirds of `max.poll.interval.ms`, and at most [`FORWARD_TIMEOUT`].
     ///
-    /// The member does not poll while it waits, so a forward that outlasts the
-    /// interval gets the member thrown out of its group *before* it decides
-    /// what to do with the failure: its commit is refused and its partitions
-    /// move on without it, whatever it decided. Failing fast keeps that
-    /// decision (rewind, never commit) in the member's hands, and keeps a
-    /// topic outage from turning into a rebalance storm.
+    /// Forwards wait in their records' tasks, so the poll loop goes on, but a
+    /// revocation waits for them (its drain, `retry_consumer::drain_timeout`)
+    /// on the thread that polls, and must end well within the interval, or
+    /// the member is thrown out of its group mid-rebalance and its last
+    /// commit is refused. Failing fast also reports an unavailable topic in
+    /// seconds (the record is rewound, never committed past) instead of
+    /// librdkafka's five minutes.
     pub fn forward_timeout(&self) -> Duration {
         (self.max_poll_interval * 2 / 3).min(FORWARD_TIMEOUT)
+    }
+
+    /// The consumer properties that set these timeouts.
+    pub fn consumer_properties(&self) -> [(&'static str, String); 3] {
+        [
+            ("session.timeout.ms", millis(self.session)),
+            ("heartbeat.interval.ms", millis(self.heartbeat)),
+            ("max.poll.interval.ms", millis(self.max_poll_interval)),
+        ]
     }
 }
 
@@ -147,34 +153,6 @@ impl Pipeline {
         }
         topics.push((self.outcomes_topic(), 1));
         topics
-    }
-
-    /// A consumer in `group` with manual commits and this pipeline's timeouts.
-    pub fn group_consumer(
-        &self,
-        broker: &Broker,
-        group: &str,
-        member: &str,
-        rebalances: RebalanceLog,
-        extra: &[(&str, &str)],
-    ) -> anyhow::Result<StreamConsumer<ObservedContext>> {
-        let mut config: ClientConfig = broker.client_config();
-        config
-            .set("group.id", group)
-            .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "false")
-            .set("session.timeout.ms", millis(self.timeouts.session))
-            .set("heartbeat.interval.ms", millis(self.timeouts.heartbeat))
-            .set(
-                "max.poll.interval.ms",
-                millis(self.timeouts.max_poll_interval),
-            );
-        for (key, value) in extra {
-            config.set(*key, *value);
-        }
-        config
-            .create_with_context(ObservedContext::new(member, rebalances))
-            .with_context(|| format!("creating consumer {member} in group {group}"))
     }
 }
 

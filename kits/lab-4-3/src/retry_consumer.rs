@@ -8,7 +8,7 @@
 //! between forwards it again (a duplicate, never a loss).
 //!
 //! How it keeps up: records are worked on concurrently, up to [`WINDOW`] per
-//! partition, each in a task of its own (`live_record.rs`), on Lab 4.6's poll
+//! partition, each in a task of its own (`record.rs`), on Lab 4.6's poll
 //! loop and window (`lab_4_6_kit::poll`, `lab_4_6_kit::window`), which commit
 //! each partition up to its first unfinished record. A forward the broker has
 //! not acknowledged holds its partition's commit back while the records behind
@@ -33,11 +33,11 @@ use harness::measure::rebalance::RebalanceLog;
 use harness::outcomes::OutcomeReporter;
 use harness::Broker;
 use lab_4_6_kit::poll::{run_windowed, WindowedSettings};
-use lab_4_6_kit::record_tasks::{FirstError, RecordTasks};
+use lab_4_6_kit::record_tasks::RecordTasks;
 use lab_4_6_kit::window::Window;
 
-use crate::live_record::{handle, Shared, Tracker};
-use crate::pipeline::{forward_producer, GroupTimeouts, Pipeline, PipelineStats};
+use crate::pipeline::{GroupTimeouts, Pipeline, PipelineStats};
+use crate::record::{handle, Shared, Tracker};
 use crate::Exercise;
 
 /// Records of one partition the retry consumer may hold at once (started and
@@ -72,35 +72,28 @@ pub async fn run<E: Exercise>(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let window = Arc::new(Window::<Tracker>::new(WINDOW));
-    let shared = Arc::new(Shared {
-        pipeline: pipeline.clone(),
-        stats: stats.clone(),
-        window: window.clone(),
-        producer: forward_producer(broker, pipeline.timeouts.forward_timeout())?,
-        reporter: reporter.clone(),
-        group: pipeline.consumer_group.clone(),
-        member: member.to_string(),
-        stop: stop.clone(),
-        errors: FirstError::new(stop.clone()),
-    });
+    let group = &pipeline.consumer_group;
+    let shared = Shared::new(
+        broker,
+        pipeline,
+        0,
+        group,
+        member,
+        reporter,
+        stats.clone(),
+        window.clone(),
+        stop.clone(),
+    )?;
     let timeouts = &pipeline.timeouts;
-    let millis = |d: Duration| d.as_millis().to_string();
-    let (session, heartbeat, max_poll) = (
-        millis(timeouts.session),
-        millis(timeouts.heartbeat),
-        millis(timeouts.max_poll_interval),
-    );
-    let extra_config = [
-        ("session.timeout.ms", session.as_str()),
-        ("heartbeat.interval.ms", heartbeat.as_str()),
-        ("max.poll.interval.ms", max_poll.as_str()),
-        // A short fetch wait: when the live topic goes quiet for a moment, the
-        // next payment is fetched within 50 ms rather than up to 500 ms
-        // (librdkafka's default); a payment service is judged on latency.
-        ("fetch.wait.max.ms", "50"),
-    ];
+    let properties = timeouts.consumer_properties();
+    let mut extra_config: Vec<(&str, &str)> =
+        properties.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // A short fetch wait: when the live topic goes quiet for a moment, the
+    // next payment is fetched within 50 ms rather than up to 500 ms
+    // (librdkafka's default); a payment service is judged on latency.
+    extra_config.push(("fetch.wait.max.ms", "50"));
     let settings = WindowedSettings {
-        group_id: &pipeline.consumer_group,
+        group_id: group,
         topic: &pipeline.topic,
         member,
         session_timeout: None,
@@ -121,7 +114,10 @@ pub async fn run<E: Exercise>(
         &stop,
         |message, ticket| {
             stats.note_first_record(harness::clock::now_ms());
-            records.spawn(handle::<E>(shared.clone(), message, ticket), &shared.errors);
+            records.spawn(
+                handle::<E>(shared.clone(), message, ticket, None),
+                &shared.errors,
+            );
         },
     )
     .await?;

@@ -3,43 +3,70 @@
 //!
 //! A level reads a record, and if it is not due yet hands it to
 //! [`Exercise::hold_until_due`] (your code). Once due, the level processes the
-//! payment **itself**: on success it reports and commits; on failure it hands it to
+//! payment **itself**, in a task of its own (`record.rs`, as the retry consumer
+//! does): on success it reports it; on failure it hands it to
 //! [`Exercise::handle_failure`] (your code again), which forwards it to the next
 //! level or the DLQ. Unlike the seed, nothing is ever republished to the live
 //! topic (see the README: every other reader of that topic would see it again).
 //!
-//! Delivery guarantee: at-least-once, nothing lost: the offset moves only after the
-//! payment is processed or its forward acknowledged. A crash between the ack and
-//! the commit retries the payment once more (a duplicate attempt, never a loss).
+//! Delivery guarantee: at-least-once, nothing lost. Like the retry consumer, a
+//! level keeps a window of records in flight per partition (up to
+//! [`LEVEL_WINDOW`], Lab 4.6's window) and commits each partition up to its
+//! first unfinished record: a payment is committed past only once it is
+//! processed and reported, or its forward is acknowledged. A record that is
+//! not due is never started, so the commit stops before it too, and so does
+//! everything behind it: the level pauses the partition and seeks back to it
+//! (dropping what was prefetched behind it), or keeps it in memory for its
+//! last moments (`due_soon.rs`) with whatever arrives behind it. A crash
+//! redelivers what was in flight (duplicates, never a loss).
+//!
 //! Limits: within a partition, records wait in order (head-of-line). With one
 //! delay per level, due times grow along a partition as fast as records are
 //! written, so nobody waits much longer than their own delay; with jitter, or
 //! several forwarders whose writes interleave, a record can wait for a later-due
-//! one ahead of it (late by at most the difference, never early).
+//! one ahead of it (late by at most the difference, never early). Records that
+//! are due run concurrently, so outcomes within a partition are reported in
+//! the order records finish.
 //! Due times come from the writer's clock; across machines, clock skew adds to
 //! (or subtracts from) every delay.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use harness::clock::now_ms;
-use harness::measure::rebalance::{ObservedContext, RebalanceLog};
-use harness::outcomes::{OutcomeReporter, OutcomeStatus};
-use harness::retry::RetryState;
+use harness::measure::rebalance::RebalanceLog;
+use harness::outcomes::OutcomeReporter;
 use harness::Broker;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use lab_4_6_kit::context::WindowContext;
+use lab_4_6_kit::poll::{windowed_consumer, CrashOnDrop, WindowedLoop, WindowedSettings};
+use lab_4_6_kit::record_tasks::RecordTasks;
+use lab_4_6_kit::stats::WindowedStats;
+use lab_4_6_kit::window::Window;
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::failed::Failed;
-use crate::pipeline::{forward_producer, PausedPartitions, Pipeline, PipelineStats};
-use crate::retry_consumer::raised;
-use crate::settlement::{Handled, Settlement};
-use crate::worker::Worker;
+use crate::level_loop::LevelLoop;
+use crate::pipeline::{Pipeline, PipelineStats};
+use crate::record::{Shared, Tracker};
+use crate::retry_consumer::{drain_timeout, COMMIT_INTERVAL};
 use crate::Exercise;
+
+/// A level's consumer: its rebalance callbacks are the window's (a revoked
+/// partition's records in flight are drained and committed).
+pub type LevelConsumer = StreamConsumer<WindowContext<Tracker>>;
+
+/// Records of one partition a level may hold at once (started and not yet
+/// committed past). Records start only once they are due, and finish within
+/// a produce round trip, so a level's window fills only when its forwards
+/// are failing (a retry topic or the DLQ is down): then the partition is held
+/// in Kafka, like a record that is not due, and looked at again shortly.
+pub const LEVEL_WINDOW: usize = 2000;
+
+/// How soon a partition held because its window was full is looked at again.
+pub const FULL_WINDOW_RECHECK: Duration = Duration::from_millis(50);
 
 /// What [`Exercise::hold_until_due`] did with a record that is not due yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +80,9 @@ pub enum Hold {
 
 /// A record that is not due yet, and the tools to wait for it.
 pub struct NotYetDue<'a> {
-    message: &'a BorrowedMessage<'a>,
-    due_ms: i64,
-    consumer: &'a StreamConsumer<ObservedContext>,
+    pub(crate) message: &'a BorrowedMessage<'a>,
+    pub(crate) due_ms: i64,
+    pub(crate) consumer: &'a LevelConsumer,
 }
 
 impl NotYetDue<'_> {
@@ -115,7 +142,8 @@ pub const LEVEL_CONSUMER_SETTINGS: [(&str, &str); 8] = [
     ("retry.backoff.max.ms", "50"),
 ];
 
-/// Run retry level `level` until `stop` is raised.
+/// Run retry level `level` until `stop` is raised (or a record task meets an
+/// error it cannot deal with, which is returned here).
 #[allow(clippy::too_many_arguments)]
 pub async fn run_level<E: Exercise>(
     broker: &Broker,
@@ -123,9 +151,9 @@ pub async fn run_level<E: Exercise>(
     level: u32,
     member: &str,
     reporter: &OutcomeReporter,
-    stats: &PipelineStats,
+    stats: Arc<PipelineStats>,
     rebalances: RebalanceLog,
-    stop: &AtomicBool,
+    stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let topic = pipeline.retry_topic(level);
     let group = pipeline.processor_group(level);
@@ -134,140 +162,76 @@ pub async fn run_level<E: Exercise>(
         (Some(shortest), Some(longest)) => shortest..=longest,
         _ => anyhow::bail!("the backoff policy {policy} has no retry level {level}"),
     };
-    let consumer =
-        pipeline.group_consumer(broker, &group, member, rebalances, &LEVEL_CONSUMER_SETTINGS)?;
-    consumer.subscribe(&[&topic])?;
-    let producer = forward_producer(broker, pipeline.timeouts.forward_timeout())?;
-    let worker = Worker {
-        producer: &producer,
-        reporter,
+    let window = Arc::new(Window::<Tracker>::new(LEVEL_WINDOW));
+    let shared = Shared::new(
+        broker,
         pipeline,
-        stats,
-        group: &group,
-        member,
         level,
+        &group,
+        member,
+        reporter,
+        stats.clone(),
+        window.clone(),
+        stop.clone(),
+    )?;
+    let drain = drain_timeout(&pipeline.timeouts);
+    let properties = pipeline.timeouts.consumer_properties();
+    let mut extra_config: Vec<(&str, &str)> =
+        properties.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    extra_config.extend(LEVEL_CONSUMER_SETTINGS);
+    let settings = WindowedSettings {
+        group_id: &group,
+        topic: &topic,
+        member,
+        session_timeout: None,
+        commit_interval: COMMIT_INTERVAL,
+        drain_timeout: drain,
+        shutdown_drain: drain,
+        extra_config: &extra_config,
     };
-    let mut paused = PausedPartitions::default();
-    // Records due within RESUME_LEAD, kept in memory in partition order until
-    // their due time. Only those: a record due later stops its partition (it is
-    // held in Kafka), so this never holds more than about a second of arrivals.
-    let mut due_soon: HashMap<i32, VecDeque<(BorrowedMessage<'_>, RetryState)>> = HashMap::new();
-
-    while !stop.load(Ordering::Relaxed) {
-        paused.resume_due(&consumer, &topic);
-        // A record kept in memory whose time has come goes first. After one, the
-        // loop still polls (with no wait), so a burst of due records never keeps
-        // the level from polling longer than max.poll.interval.ms.
-        let now = now_ms();
-        let ready = due_soon
-            .iter()
-            .find(|(_, queue)| queue.front().is_some_and(|(_, s)| s.due_ms <= now))
-            .map(|(&partition, _)| partition);
-        let mut processed_one = false;
-        if let Some((message, state)) = ready.and_then(|p| due_soon.get_mut(&p)?.pop_front()) {
-            let partition = message.partition();
-            if !process_due::<E>(&worker, &consumer, &message, &state, &mut paused, stop).await? {
-                break;
-            }
-            if paused.will_redeliver(partition, message.offset()) {
-                // Rewound: everything after it comes again from Kafka, and must
-                // not be committed before it.
-                due_soon.remove(&partition);
-            }
-            processed_one = true;
-        }
-        let next_in_memory = due_soon
-            .values()
-            .filter_map(|queue| queue.front())
-            .map(|(_, state)| until(state.due_ms, now))
-            .min()
-            .unwrap_or(Duration::MAX);
-        let budget = if processed_one {
-            Duration::ZERO
-        } else {
-            paused
-                .wait_budget(Duration::from_millis(100))
-                .min(next_in_memory)
-        };
-        let message = match tokio::time::timeout(budget, consumer.recv()).await {
-            Err(_) => continue,
-            Ok(Err(error)) => {
-                tracing::warn!(member, "consumer error: {error}");
-                continue;
-            }
-            Ok(Ok(message)) => message,
-        };
-        let (partition, offset) = (message.partition(), message.offset());
-        if paused.will_redeliver(partition, offset) {
-            continue;
-        }
-        let (state, repairs) = RetryState::read(&message, level, delays.clone());
-        if !repairs.is_empty() {
-            tracing::warn!(
-                member,
-                "{topic}/{partition}@{offset}: retry headers repaired: {}",
-                repairs.join("; ")
-            );
-        }
-
-        let remaining = until(state.due_ms, now_ms());
-        let queued = due_soon.get(&partition).is_some_and(|q| !q.is_empty());
-        if remaining <= RESUME_LEAD && (queued || !remaining.is_zero()) {
-            // Due within the lead (or behind one that is): its last moments are
-            // spent in memory, in order, and it starts at its due time to the
-            // millisecond. The partition keeps flowing.
-            due_soon
-                .entry(partition)
-                .or_default()
-                .push_back((message, state));
-            continue;
-        }
-        if !remaining.is_zero() {
-            let not_yet_due = NotYetDue {
-                message: &message,
-                due_ms: state.due_ms,
-                consumer: &consumer,
-            };
-            let holding =
-                stats
-                    .in_exercise
-                    .measure(level, "hold_until_due", E::hold_until_due(not_yet_due));
-            // Ctrl-C must not wait for a hold that sleeps until the record is due
-            // (the starter's: up to a level's whole delay). The record is not
-            // committed, so the next run gets it again.
-            let held = tokio::select! {
-                held = holding => held?,
-                _ = raised(stop) => break,
-            };
-            match held {
-                Hold::UntilDue => {
-                    stats.holds.fetch_add(1, Ordering::Relaxed);
-                    let wait = until(state.due_ms, now_ms());
-                    paused.insert(
-                        partition,
-                        offset,
-                        Instant::now() + wait.saturating_sub(RESUME_LEAD),
-                    );
-                    continue;
-                }
-                Hold::Waited if queued => {
-                    // Waited, but records ahead of it are still in memory: it
-                    // takes its turn behind them, never commits past them.
-                    due_soon
-                        .entry(partition)
-                        .or_default()
-                        .push_back((message, state));
-                    continue;
-                }
-                Hold::Waited => {}
-            }
-        }
-        if !process_due::<E>(&worker, &consumer, &message, &state, &mut paused, stop).await? {
-            break;
-        }
-    }
-    consumer.unsubscribe();
-    Ok(())
+    // The level's own counters of its window (pauses, commits, the most
+    // held); the pipeline's report reads the level's ledger instead.
+    let window_stats = Arc::new(WindowedStats::default());
+    let context = WindowContext {
+        member: member.to_string(),
+        topic: topic.clone(),
+        window: window.clone(),
+        stats: window_stats.clone(),
+        rebalances,
+        drain_timeout: drain,
+    };
+    let consumer = windowed_consumer(broker, &settings, context)?;
+    // After the consumer, so dropped first if this future is dropped mid-run
+    // (a crash, simulated by aborting the task): the consumer's close then
+    // commits nothing (see `lab_4_6_kit::window::Window::crash`).
+    let crash_guard = CrashOnDrop(&window);
+    let poll = WindowedLoop {
+        consumer: &consumer,
+        window: &window,
+        stats: &window_stats,
+        topic: &topic,
+        member,
+        commit_interval: COMMIT_INTERVAL,
+        stop: &stop,
+    };
+    let mut level_loop = LevelLoop {
+        consumer: &consumer,
+        poll: &poll,
+        shared: &shared,
+        topic: &topic,
+        delays,
+        records: RecordTasks::default(),
+        paused: Default::default(),
+        due_soon: Default::default(),
+    };
+    let ran = level_loop.run::<E>().await;
+    poll.shut_down(drain).await;
+    crash_guard.disarm();
+    // Whatever is still running after the shutdown's drain is left
+    // uncommitted; dropping the tasks aborts them.
+    drop(level_loop);
+    ran?;
+    shared.errors.take()
 }
 
 /// How early a level resumes a held partition; records due within this much
@@ -277,108 +241,7 @@ pub async fn run_level<E: Exercise>(
 /// a second late.
 pub const RESUME_LEAD: Duration = Duration::from_millis(1200);
 
-/// Retry a record whose time has come: report and commit on success, hand a
-/// failure to [`Exercise::handle_failure`] (and back off its partition if it
-/// was rewound). `false`: `stop` was raised while `handle_failure` was still
-/// busy, and the record is left uncommitted.
-async fn process_due<E: Exercise>(
-    worker: &Worker<'_>,
-    consumer: &StreamConsumer<ObservedContext>,
-    message: &BorrowedMessage<'_>,
-    state: &RetryState,
-    paused: &mut PausedPartitions,
-    stop: &AtomicBool,
-) -> anyhow::Result<bool> {
-    let (stats, level) = (worker.stats, worker.level);
-    stats.record_lateness(now_us().saturating_sub(state.due_ms.saturating_mul(1000)));
-    let (partition, offset) = (message.partition(), message.offset());
-    if !paused.was_rewound(partition, offset) {
-        PipelineStats::count(&stats.ledger.taken, level);
-    }
-    let attempt = state.attempts_so_far() + 1;
-    match worker
-        .pipeline
-        .gateway
-        .process(message.payload(), attempt)
-        .await
-    {
-        Ok(_payment) => {
-            stats.processed.fetch_add(1, Ordering::Relaxed);
-            PipelineStats::count(&stats.done_at_level, level);
-            worker
-                .report(
-                    message,
-                    Some(state),
-                    OutcomeStatus::Processed,
-                    attempt,
-                    None,
-                )
-                .await?;
-            tracing::info!(
-                target: "payment",
-                "payment {} processed (retry {level}/{})",
-                harness::outcomes::payment_id_of(message),
-                worker.pipeline.levels()
-            );
-            consumer.commit_message(message, CommitMode::Async)?;
-        }
-        Err(error) => {
-            worker.pipeline.observe(|o| o.failure(level, &error));
-            // Owned: the toolbox is the same for the retry consumer, whose
-            // records outlive the poll that fetched them.
-            let owned = message.detach();
-            let handled = Handled::default();
-            let failed = Failed {
-                message: &owned,
-                level,
-                state: Some(state),
-                attempt: Mutex::new((attempt, error)),
-                first_failure_ms: state.first_failure_ms,
-                worker,
-                settlement: Settlement::Offsets(consumer),
-                handled: &handled,
-            };
-            let handling =
-                stats
-                    .in_exercise
-                    .measure(level, "handle_failure", E::handle_failure(failed));
-            // As in the retry consumer: abandoning a busy handle_failure on
-            // Ctrl-C is safe, its record is not committed yet.
-            tokio::select! {
-                handled = handling => handled?,
-                _ = raised(stop) => {
-                    PipelineStats::count(&stats.ledger.abandoned, level);
-                    tracing::info!(
-                        member = worker.member,
-                        "stopped while handle_failure was still busy: payment {} left uncommitted, it will be retried again",
-                        harness::outcomes::payment_id_of(message)
-                    );
-                    return Ok(false);
-                }
-            }
-            let rewound = handled.rewound();
-            if stats.settle_failure(level, &handled) {
-                tracing::warn!(
-                    target: "payment",
-                    "payment {} LOST at retry level {level}: handle_failure neither forwarded it (acknowledged) nor rewound it, and it is committed past",
-                    harness::outcomes::payment_id_of(message)
-                );
-            }
-            paused.after_failure(consumer, message.topic(), partition, offset, rewound);
-        }
-    }
-    Ok(true)
-}
-
 /// How long from `now_ms` until `due_ms` (zero if it has passed).
-fn until(due_ms: i64, now_ms: i64) -> Duration {
+pub(crate) fn until(due_ms: i64, now_ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(due_ms.saturating_sub(now_ms)).unwrap_or(0))
-}
-
-/// Microseconds since the Unix epoch, now (lateness is measured finer than ms).
-fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
 }

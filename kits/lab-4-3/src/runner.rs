@@ -213,9 +213,9 @@ async fn process<E: Exercise>(args: ProcessorArgs) -> anyhow::Result<()> {
                 level,
                 &member,
                 &reporter,
-                &stats,
+                stats,
                 RebalanceLog::default(),
-                &stop,
+                stop,
             )
             .await
         });

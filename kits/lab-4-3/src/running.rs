@@ -105,7 +105,7 @@ impl<E: Exercise> RunningPipeline<E> {
                 }
                 Role::Level(level) => {
                     retry_processor::run_level::<E>(
-                        &broker, &pipeline, level, &member, &reporter, &stats, log, &flag,
+                        &broker, &pipeline, level, &member, &reporter, stats, log, flag,
                     )
                     .await
                 }

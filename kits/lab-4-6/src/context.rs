@@ -105,6 +105,13 @@ impl<T: OffsetTracker> ConsumerContext for WindowContext<T> {
             // librdkafka keeps a partition's paused flag across a revoke and a new
             // assignment; the window starts afresh, so the partition must too.
             let _ = consumer.resume(list);
+            let partitions: Vec<i32> = list
+                .elements()
+                .iter()
+                .filter(|e| e.topic() == self.topic)
+                .map(|e| e.partition())
+                .collect();
+            self.window.assigned(&partitions);
         }
         self.rebalances.record(&self.member, rebalance);
     }

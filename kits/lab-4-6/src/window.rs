@@ -47,6 +47,20 @@ struct Partition {
     committed: Option<i64>,
 }
 
+impl Partition {
+    /// A partition this owner has just taken, under a fresh epoch.
+    fn new(next_epoch: &mut u64) -> Partition {
+        *next_epoch += 1;
+        Partition {
+            epoch: *next_epoch,
+            held: VecDeque::new(),
+            unfinished: 0,
+            draining: false,
+            committed: None,
+        }
+    }
+}
+
 struct State<T> {
     tracker: T,
     partitions: HashMap<i32, Partition>,
@@ -111,16 +125,9 @@ impl<T: OffsetTracker> Window<T> {
             partitions,
             next_epoch,
         } = &mut *state;
-        let entry = partitions.entry(partition).or_insert_with(|| {
-            *next_epoch += 1;
-            Partition {
-                epoch: *next_epoch,
-                held: VecDeque::new(),
-                unfinished: 0,
-                draining: false,
-                committed: None,
-            }
-        });
+        let entry = partitions
+            .entry(partition)
+            .or_insert_with(|| Partition::new(next_epoch));
         entry.held.push_back(offset);
         entry.unfinished += 1;
         tracker.started(partition, offset);
@@ -131,6 +138,26 @@ impl<T: OffsetTracker> Window<T> {
         };
         let held = partitions.values().map(|e| e.held.len()).sum();
         (ticket, held)
+    }
+
+    /// The group has just assigned `partitions` to this consumer: each gets an
+    /// epoch now, before any of its records arrives. A consumer that keeps
+    /// records of its own before starting them (a retry level holds records
+    /// that are not due yet) tags them with the epoch they arrived in, and so
+    /// can tell, once the partition was revoked and maybe assigned again, that
+    /// they are no longer its to start.
+    pub fn assigned(&self, partitions: &[i32]) {
+        let mut state = self.lock();
+        let State {
+            partitions: owned,
+            next_epoch,
+            ..
+        } = &mut *state;
+        for &partition in partitions {
+            owned
+                .entry(partition)
+                .or_insert_with(|| Partition::new(next_epoch));
+        }
     }
 
     /// May `partition` start another record? (A partition not started yet may.)

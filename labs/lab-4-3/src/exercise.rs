@@ -43,9 +43,11 @@ impl Exercise for Starter {
         // `sleep` below waits with the record in hand. On the retry consumer, which
         // keeps a window of records in flight, it holds the partition's committed
         // offset back and a place in the window (at production rates the window
-        // fills within a second, and the partition stops). On a retry level, which
-        // takes one record at a time, it holds up the whole poll loop, and a sleep
-        // longer than max.poll.interval.ms throws the level out of its group.
+        // fills within a second, and the partition stops). Retry levels keep the
+        // same window, with the same cost. (A sleep in `hold_until_due` is worse: a
+        // level calls it before starting a record, so it holds up the level's whole
+        // poll loop, and one longer than max.poll.interval.ms throws the level out
+        // of its group.)
         while let Some(delay) = failed.delay_before_next_try() {
             tokio::time::sleep(delay).await;
             if failed.try_again().await {
