@@ -32,18 +32,66 @@ pub fn next_step(lab: &str, passed: bool, exercise_file: &str) -> String {
     }
 }
 
-/// A "Success criteria:" checklist, one line per item: ✅ passed, ❌ failed,
-/// ➖ not checked (`None`: the run gave the item nothing to check, which is
-/// never a pass). [`checklist_passed`] reads it back.
-pub fn render_checklist(items: &[(Option<bool>, String)]) -> String {
+/// How one checklist item came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Passed,
+    /// Passed, with something worth a look (a figure close to its limit).
+    Warning,
+    Failed,
+    /// The run gave the item nothing to check: never a pass, and not the
+    /// student's failure either.
+    NotChecked,
+}
+
+impl Mark {
+    /// Passed or failed.
+    pub fn of(ok: bool) -> Mark {
+        if ok {
+            Mark::Passed
+        } else {
+            Mark::Failed
+        }
+    }
+
+    /// [`Mark::of`], or not checked when there was nothing to examine.
+    pub fn judged(examined: usize, ok: bool) -> Mark {
+        if examined == 0 {
+            Mark::NotChecked
+        } else {
+            Mark::of(ok)
+        }
+    }
+
+    /// The checklist line of `item` (indented, without a newline).
+    pub fn line(self, item: &str) -> String {
+        match self {
+            Mark::Passed => format!("  ✅ {item}"),
+            Mark::Warning => format!("  ⚠️  {item}"),
+            Mark::Failed => format!("  ❌ {item}"),
+            Mark::NotChecked => {
+                format!("  ➖ not checked: {item}: this run gave it nothing to check")
+            }
+        }
+    }
+}
+
+/// `Some(ok)`: checked; `None`: nothing to check.
+impl From<Option<bool>> for Mark {
+    fn from(checked: Option<bool>) -> Mark {
+        checked.map_or(Mark::NotChecked, Mark::of)
+    }
+}
+
+/// A "Success criteria:" checklist, one line per item: ✅ passed, ⚠️ passed
+/// with a warning, ❌ failed, ➖ not checked (the run gave the item nothing
+/// to check, which is never a pass). Items are [`Mark`]s, or `Option<bool>`
+/// (`None`: not checked). [`checklist_passed`] reads it back.
+pub fn render_checklist<M: Copy + Into<Mark>>(items: &[(M, String)]) -> String {
     let mut text = String::from("Success criteria:\n");
     for (mark, item) in items {
-        let line = match mark {
-            Some(true) => format!("  ✅ {item}\n"),
-            Some(false) => format!("  ❌ {item}\n"),
-            None => format!("  ➖ not checked: {item}: this run gave it nothing to check\n"),
-        };
-        text.push_str(&line);
+        text.push_str(&(*mark).into().line(item));
+        text.push('\n');
     }
     text
 }
@@ -65,6 +113,30 @@ mod tests {
             line,
             "next: edit labs/lab-4-2/src/exercise.rs, then run `cargo run -p lab-4-2` to re-check and `cargo grade lab-4-2` to grade it"
         );
+    }
+
+    #[test]
+    fn a_warning_passes_and_nothing_to_check_is_said() {
+        let items = [
+            (Mark::Passed, "fine".to_string()),
+            (Mark::Warning, "close to its limit".to_string()),
+            (Mark::NotChecked, "no retry ran".to_string()),
+        ];
+        let rendered = render_checklist(&items);
+        assert!(
+            rendered.contains("  ⚠️  close to its limit\n"),
+            "{rendered}"
+        );
+        assert!(
+            rendered
+                .contains("  ➖ not checked: no retry ran: this run gave it nothing to check\n"),
+            "{rendered}"
+        );
+        assert!(checklist_passed(&rendered));
+        let failed =
+            render_checklist(&[(Some(false), "lost".to_string()), (None, "x".to_string())]);
+        assert!(failed.contains("  ❌ lost\n"), "{failed}");
+        assert!(!checklist_passed(&failed));
     }
 
     #[test]

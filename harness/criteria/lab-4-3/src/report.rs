@@ -2,7 +2,6 @@
 //! of healthy and retried payments, lateness of the delays, and the checklist.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use harness::measure::summary::{table, Summary};
 use harness::outcomes::OutcomeStatus;
@@ -12,6 +11,7 @@ use crate::scenario::{
 };
 use crate::thresholds::BLOCKED_LIMIT;
 use crate::verdicts;
+use criteria::next::Mark;
 
 /// The lateness target: p99 at most this far past the due time.
 pub const LATENESS_P99_TARGET_MS: f64 = 50.0;
@@ -90,44 +90,6 @@ pub fn measurements(run: &Settled, baseline: &Settled) -> String {
         .render()
 }
 
-/// One line of the checklist: passed, a warning, failed, or not checked (there
-/// was nothing to check: never a pass).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mark {
-    Pass,
-    Warn,
-    Fail,
-    NotChecked,
-}
-
-impl Mark {
-    fn of(ok: bool) -> Mark {
-        if ok {
-            Mark::Pass
-        } else {
-            Mark::Fail
-        }
-    }
-
-    fn symbol(self) -> &'static str {
-        match self {
-            Mark::Pass => "✅",
-            Mark::Warn => "⚠️ ",
-            Mark::Fail => "❌",
-            Mark::NotChecked => "➖ not checked:",
-        }
-    }
-}
-
-/// `Mark::of(ok)`, or not checked when there was nothing to examine.
-fn judged(examined: usize, ok: bool) -> Mark {
-    if examined == 0 {
-        Mark::NotChecked
-    } else {
-        Mark::of(ok)
-    }
-}
-
 /// The seed's success criteria (and this lab's), checked against the run.
 pub fn checklist(
     run: &Settled,
@@ -170,7 +132,7 @@ pub fn checklist(
         .count();
     let items = vec![
         (
-            judged(levels.examined, levels.ok()),
+            Mark::judged(levels.examined, levels.ok()),
             format!(
                 "transient payments retried through the levels in order, each after its delay ({} payments; latest start {} ms past a delay; {}{})",
                 levels.examined,
@@ -180,7 +142,7 @@ pub fn checklist(
             ),
         ),
         (
-            judged(straight.examined, straight.ok()),
+            Mark::judged(straight.examined, straight.ok()),
             format!(
                 "permanent and poison payments straight to the DLQ, no retry ({} payments; {})",
                 straight.examined,
@@ -188,7 +150,7 @@ pub fn checklist(
             ),
         ),
         (
-            judged(exhausted.examined, exhausted.ok()),
+            Mark::judged(exhausted.examined, exhausted.ok()),
             format!(
                 "out of retries: in the DLQ with final-failure and every attempt counted ({} payments; {})",
                 exhausted.examined,
@@ -209,17 +171,17 @@ pub fn checklist(
             if blocked {
                 // The cause, whatever the latencies say: the window hides a
                 // waiting handle_failure from a run this small.
-                Mark::Fail
+                Mark::Failed
             } else if healthy_samples == 0 {
                 Mark::NotChecked
             } else if ratio <= HEALTHY_RATIO_TARGET {
-                Mark::Pass
+                Mark::Passed
             } else if ratio <= HEALTHY_RATIO_LIMIT || !real_kafka {
                 // The embedded mock stalls fetches for hundreds of ms at random,
                 // in failure-free runs too: its latencies are indicative only.
-                Mark::Warn
+                Mark::Warning
             } else {
-                Mark::Fail
+                Mark::Failed
             },
             if blocked {
                 format!(
@@ -239,11 +201,11 @@ pub fn checklist(
             if lateness.count == 0 {
                 Mark::NotChecked
             } else if lateness.early > 0 {
-                Mark::Fail
+                Mark::Failed
             } else if lateness.p99_ms <= LATENESS_P99_TARGET_MS {
-                Mark::Pass
+                Mark::Passed
             } else {
-                Mark::Warn
+                Mark::Warning
             },
             format!(
                 "delays kept: never early, p99 ≤ {LATENESS_P99_TARGET_MS} ms late ({})",
@@ -278,9 +240,5 @@ pub fn checklist(
             ),
         ),
     ];
-    let mut text = String::from("Success criteria:\n");
-    for (mark, item) in items {
-        let _ = writeln!(text, "  {} {item}", mark.symbol());
-    }
-    text
+    criteria::next::render_checklist(&items)
 }

@@ -36,14 +36,16 @@ impl Mark {
         matches!(self, Mark::Passed { .. })
     }
 
-    /// The checklist line for `label`.
+    /// The checklist line for `label`, as every lab's checklist writes it
+    /// (`criteria::next::Mark`).
     pub fn line(&self, label: &str) -> String {
+        use criteria::next::Mark as Line;
         match self {
-            Mark::Passed { examined } => format!("  ✅ {label} ({examined} checked)"),
-            Mark::Failed { summary } => format!("  ❌ {label}: {summary}"),
-            Mark::NotChecked => {
-                format!("  ➖ {label}: not checked (this run gave it nothing to check)")
+            Mark::Passed { examined } => {
+                Line::Passed.line(&format!("{label} ({examined} checked)"))
             }
+            Mark::Failed { summary } => Line::Failed.line(&format!("{label}: {summary}")),
+            Mark::NotChecked => Line::NotChecked.line(label),
         }
     }
 }
