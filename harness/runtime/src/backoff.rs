@@ -146,7 +146,8 @@ impl BackoffPolicy {
 
     /// How long to wait before handling a record again after its forward (to a
     /// DLQ or a retry topic) was not acknowledged: 100 ms, doubling with each
-    /// failure, at most 5 s. Labs 4.2 and 4.3 pause the record's partition for it.
+    /// failure, at most 5 s. Labs 4.2 and 4.3 wait it in the record's own task,
+    /// while the partition's other records go on.
     pub fn redelivery(failures: u32) -> Duration {
         Duration::from_millis(100u64 << failures.saturating_sub(1).min(6))
             .min(Duration::from_secs(5))

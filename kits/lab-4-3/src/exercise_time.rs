@@ -1,11 +1,12 @@
 //! How long each call into the exercise's code (`handle_failure`,
 //! `hold_until_due`) took of its own, as it happens.
 //!
-//! A retry level polls again only once the exercise's code returns. Pausing
-//! returns at once; a `sleep` does not, and while it sleeps the level's other
-//! partitions wait and its retries start late. (The retry consumer works on
-//! many records at once, so there a call that waits holds its record, its
-//! place in the window and its partition's commit instead.) On a busy machine a retry can
+//! A retry level polls again only once `hold_until_due` returns (it is
+//! called in the level's poll loop). Pausing returns at once; a `sleep` does
+//! not, and while it sleeps the level's other partitions wait and its retries
+//! start late. (`handle_failure` runs in its record's task, on the retry
+//! consumer and on the levels alike, so there a call that waits holds its
+//! record, its place in the window and its partition's commit instead.) On a busy machine a retry can
 //! start late too, but then the worker kept polling: the grader tells the two
 //! apart with these calls (`harness/criteria/lab-4-3/src/verdicts.rs`), rather
 //! than by how late a retry was, which a busy machine also makes it.

@@ -143,6 +143,14 @@ impl LevelLoop<'_> {
         }
         let remaining = until(state.due_ms, now_ms());
         let queued = self.due_soon.has(partition, epoch);
+        if queued && !window.has_room(partition) {
+            // Records wait in memory already and the window is full (forwards
+            // are failing): memory must not grow with the outage, so this one
+            // and everything behind it are held in Kafka (everything in memory
+            // is ahead of it, so the order holds).
+            self.hold_for_room(message, &state, epoch)?;
+            return Ok(Next::Poll);
+        }
         if remaining <= RESUME_LEAD && (queued || !remaining.is_zero()) {
             // Due within the lead (or behind one that is): its last moments are
             // spent in memory, in order, and it starts at its due time to the
@@ -191,19 +199,31 @@ impl LevelLoop<'_> {
                 state,
             });
         } else {
-            // Its window is full (forwards are failing): hold the partition in
-            // Kafka, as for a record that is not due, and look again shortly.
-            let full = NotYetDue {
-                message,
-                due_ms: state.due_ms,
-                consumer: self.consumer,
-            };
-            full.pause_partition()?;
-            full.seek_back()?;
-            let resume_at = Instant::now() + FULL_WINDOW_RECHECK;
-            self.paused.insert(partition, offset, epoch, resume_at);
+            self.hold_for_room(message, &state, epoch)?;
         }
         Ok(Next::Poll)
+    }
+
+    /// Its partition's window is full (forwards are failing): hold the
+    /// partition in Kafka at `message`, as for a record that is not due, and
+    /// look again shortly.
+    fn hold_for_room(
+        &mut self,
+        message: &BorrowedMessage<'_>,
+        state: &RetryState,
+        epoch: u64,
+    ) -> anyhow::Result<()> {
+        let full = NotYetDue {
+            message,
+            due_ms: state.due_ms,
+            consumer: self.consumer,
+        };
+        full.pause_partition()?;
+        full.seek_back()?;
+        let resume_at = Instant::now() + FULL_WINDOW_RECHECK;
+        self.paused
+            .insert(message.partition(), message.offset(), epoch, resume_at);
+        Ok(())
     }
 
     fn wait_in_memory(

@@ -30,7 +30,7 @@
 //! | `kits/lab-4-3/src/paused.rs` | the partitions a level has paused, and when to resume each | given |
 //! | `kits/lab-4-3/src/pipeline.rs` | topic names, groups, timeouts, producers, pausing | given |
 //! | `kits/lab-4-3/src/stats.rs` | the counters of one process (progress line, report) | given |
-//! | `kits/lab-4-3/src/exercise_time.rs` | how long each call into your code took of its own (a level polls nothing meanwhile; the consumer's record holds its partition's commit) | given |
+//! | `kits/lab-4-3/src/exercise_time.rs` | how long each call into your code took of its own (a level polls nothing during `hold_until_due`; a record in `handle_failure` holds its partition's commit) | given |
 //! | `kits/lab-4-3/src/worker.rs` | what one worker (the consumer or a level) works with, and how it reports an outcome | given |
 //! | `kits/lab-4-3/src/running.rs` | the consumer and the levels as tasks you can start, kill and restart | given |
 //! | `kits/lab-4-3/src/extension.rs` | the hooks a later lab fills (Lab 4.4: parking a failed replay, metrics) | given |

@@ -36,7 +36,8 @@ pub struct PipelineStats {
     /// early, which must never happen).
     lateness_us: Mutex<Vec<i64>>,
     /// The calls into the exercise's code that took a while of their own (a
-    /// level polls nothing meanwhile; a consumer's record holds its commit).
+    /// level polls nothing during `hold_until_due`; a record in
+    /// `handle_failure` holds its partition's commit).
     pub in_exercise: crate::exercise_time::ExerciseTime,
     /// The retry consumer's window: records held, parked, pauses, commits.
     pub window: std::sync::Arc<lab_4_6_kit::stats::WindowedStats>,

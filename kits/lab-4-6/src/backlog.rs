@@ -35,6 +35,9 @@ struct Parked {
 pub struct Backlog {
     limit: usize,
     partitions: HashMap<i32, Parked>,
+    /// Per partition, the epoch and the offset after the last record received
+    /// (started or parked): where its fetch must resume.
+    positions: HashMap<i32, (u64, i64)>,
 }
 
 impl Backlog {
@@ -43,6 +46,7 @@ impl Backlog {
         Backlog {
             limit: limit.max(1),
             partitions: HashMap::new(),
+            positions: HashMap::new(),
         }
     }
 
@@ -99,17 +103,37 @@ impl Backlog {
             .collect()
     }
 
+    /// The poll loop received the record at `offset` of `partition` (in
+    /// `epoch`): its fetch resumes after it.
+    pub fn received(&mut self, partition: i32, epoch: u64, offset: i64) {
+        self.positions.insert(partition, (epoch, offset + 1));
+    }
+
     /// Paused partitions whose backlog is down to half: marked unpaused, for
-    /// the caller to resume.
-    pub fn take_resumable(&mut self) -> Vec<i32> {
+    /// the caller to resume, each with the offset its fetch resumes from (the
+    /// one after the last record received). `epoch_of` gives a partition's
+    /// epoch now: a partition revoked since it was paused is forgotten instead
+    /// (its new assignment was resumed, and fetches from the committed offset).
+    pub fn take_resumable(&mut self, epoch_of: impl Fn(i32) -> Option<u64>) -> Vec<(i32, i64)> {
         let low = self.limit / 2;
         let mut resumable = Vec::new();
-        for (&partition, parked) in self.partitions.iter_mut() {
-            if parked.paused && parked.records.len() <= low {
-                parked.paused = false;
-                resumable.push(partition);
+        let positions = &self.positions;
+        self.partitions.retain(|&partition, parked| {
+            if !parked.paused || parked.records.len() > low {
+                return true;
             }
-        }
+            let now = epoch_of(partition);
+            if now != Some(parked.epoch) {
+                return false;
+            }
+            parked.paused = false;
+            if let Some(&(epoch, next)) = positions.get(&partition) {
+                if Some(epoch) == now {
+                    resumable.push((partition, next));
+                }
+            }
+            true
+        });
         resumable
     }
 

@@ -168,8 +168,9 @@ impl<T: OffsetTracker> Window<T> {
             .is_none_or(|entry| entry.held.len() < self.limit)
     }
 
-    /// The epoch of `partition` under its current owner (`None`: nothing started
-    /// since it was assigned, or revoked).
+    /// The epoch of `partition` under its current owner (`None`: not assigned
+    /// to this consumer, or revoked; the rebalance callback gives a partition
+    /// its epoch when it is assigned, see [`Window::assigned`]).
     pub fn epoch(&self, partition: i32) -> Option<u64> {
         self.lock().partitions.get(&partition).map(|e| e.epoch)
     }

@@ -45,9 +45,15 @@ pub struct Settled {
 impl Settled {
     /// How many ms the exercise's own code (the toolbox's broker waits taken
     /// out) kept `level`'s worker from polling within `[from_ms, to_ms]`, and
-    /// the function that took most of them.
+    /// the function that took most of them. Only `hold_until_due` does: a
+    /// level calls it in its poll loop, one record at a time, while its
+    /// `handle_failure` calls run in their records' tasks, concurrently, and
+    /// the loop goes on polling meanwhile.
     pub fn blocked_ms(&self, level: u32, from_ms: i64, to_ms: i64) -> (i64, Option<&'static str>) {
-        let calls = self.in_exercise.iter().filter(|c| c.level == level);
+        let calls = self
+            .in_exercise
+            .iter()
+            .filter(|c| c.level == level && c.function == "hold_until_due");
         let longest = calls
             .clone()
             .max_by_key(|c| c.own_overlap_ms(from_ms, to_ms))
