@@ -132,7 +132,10 @@ pub fn windowed_consumer<T: OffsetTracker>(
         // The window decides what is committed, and when.
         .set("enable.auto.commit", "false")
         // Keep librdkafka's own prefetch modest: the window and the backlog
-        // are the buffer.
+        // are the buffer. When that prefetch is full, librdkafka postpones a
+        // partition's next fetch by `fetch.queue.backoff.ms`, a second by
+        // default: at these rates the loop empties 4 MB in a few ms, so it
+        // would then wait most of that second for records.
         .set("queued.max.messages.kbytes", "4096")
         .set("fetch.queue.backoff.ms", "10");
     if let Some(session) = settings.session_timeout {
