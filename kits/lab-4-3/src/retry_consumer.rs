@@ -60,6 +60,40 @@ pub fn drain_timeout(timeouts: &GroupTimeouts) -> Duration {
         .min(timeouts.max_poll_interval * 5 / 6)
 }
 
+/// The windowed settings of a pipeline member (the retry consumer, or a
+/// level) of `group` on `topic`: committed every [`COMMIT_INTERVAL`], drained
+/// for [`drain_timeout`] on a revocation and on shutdown, with the consumer
+/// properties `config` (see [`member_config`]).
+pub(crate) fn member_settings<'a>(
+    group: &'a str,
+    topic: &'a str,
+    member: &'a str,
+    timeouts: &GroupTimeouts,
+    config: &'a [(&'a str, &'a str)],
+) -> WindowedSettings<'a> {
+    WindowedSettings {
+        group_id: group,
+        topic,
+        member,
+        session_timeout: None,
+        commit_interval: COMMIT_INTERVAL,
+        drain_timeout: drain_timeout(timeouts),
+        shutdown_drain: drain_timeout(timeouts),
+        extra_config: config,
+    }
+}
+
+/// A member's consumer properties: its group's timeouts (`timeouts`, from
+/// [`GroupTimeouts::consumer_properties`]), then its own (`extra`).
+pub(crate) fn member_config<'a>(
+    timeouts: &'a [(&'static str, String)],
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut config: Vec<(&str, &str)> = timeouts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    config.extend_from_slice(extra);
+    config
+}
+
 /// Run the retry consumer until `stop` is raised (or a record task meets an
 /// error it cannot deal with, which is returned here).
 pub async fn run<E: Exercise>(
@@ -86,22 +120,11 @@ pub async fn run<E: Exercise>(
     )?;
     let timeouts = &pipeline.timeouts;
     let properties = timeouts.consumer_properties();
-    let mut extra_config: Vec<(&str, &str)> =
-        properties.iter().map(|(k, v)| (*k, v.as_str())).collect();
     // A short fetch wait: when the live topic goes quiet for a moment, the
     // next payment is fetched within 50 ms rather than up to 500 ms
     // (librdkafka's default); a payment service is judged on latency.
-    extra_config.push(("fetch.wait.max.ms", "50"));
-    let settings = WindowedSettings {
-        group_id: group,
-        topic: &pipeline.topic,
-        member,
-        session_timeout: None,
-        commit_interval: COMMIT_INTERVAL,
-        drain_timeout: drain_timeout(timeouts),
-        shutdown_drain: drain_timeout(timeouts),
-        extra_config: &extra_config,
-    };
+    let config = member_config(&properties, &[("fetch.wait.max.ms", "50")]);
+    let settings = member_settings(group, &pipeline.topic, member, timeouts, &config);
     // The record tasks belong to this consumer: when it is dropped (a crash
     // simulated by aborting its task) or stops, so are they, wherever they are.
     let mut records = RecordTasks::default();

@@ -40,7 +40,7 @@ use harness::measure::rebalance::RebalanceLog;
 use harness::outcomes::OutcomeReporter;
 use harness::Broker;
 use lab_4_6_kit::context::WindowContext;
-use lab_4_6_kit::poll::{windowed_consumer, CrashOnDrop, WindowedLoop, WindowedSettings};
+use lab_4_6_kit::poll::{windowed_consumer, CrashOnDrop, WindowedLoop};
 use lab_4_6_kit::record_tasks::RecordTasks;
 use lab_4_6_kit::stats::WindowedStats;
 use lab_4_6_kit::window::Window;
@@ -51,7 +51,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::level_loop::LevelLoop;
 use crate::pipeline::{Pipeline, PipelineStats};
 use crate::record::{Shared, Tracker};
-use crate::retry_consumer::{drain_timeout, COMMIT_INTERVAL};
+use crate::retry_consumer::{drain_timeout, member_config, member_settings, COMMIT_INTERVAL};
 use crate::Exercise;
 
 /// A level's consumer: its rebalance callbacks are the window's (a revoked
@@ -176,19 +176,8 @@ pub async fn run_level<E: Exercise>(
     )?;
     let drain = drain_timeout(&pipeline.timeouts);
     let properties = pipeline.timeouts.consumer_properties();
-    let mut extra_config: Vec<(&str, &str)> =
-        properties.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    extra_config.extend(LEVEL_CONSUMER_SETTINGS);
-    let settings = WindowedSettings {
-        group_id: &group,
-        topic: &topic,
-        member,
-        session_timeout: None,
-        commit_interval: COMMIT_INTERVAL,
-        drain_timeout: drain,
-        shutdown_drain: drain,
-        extra_config: &extra_config,
-    };
+    let config = member_config(&properties, &LEVEL_CONSUMER_SETTINGS);
+    let settings = member_settings(&group, &topic, member, &pipeline.timeouts, &config);
     // The level's own counters of its window (pauses, commits, the most
     // held); the pipeline's report reads the level's ledger instead.
     let window_stats = Arc::new(WindowedStats::default());

@@ -56,12 +56,7 @@ impl<T: OffsetTracker> ConsumerContext for WindowContext<T> {
             // Dropped mid-run, as a crash: no drain, no last commit.
             return;
         }
-        let partitions: Vec<i32> = list
-            .elements()
-            .iter()
-            .filter(|e| e.topic() == self.topic)
-            .map(|e| e.partition())
-            .collect();
+        let partitions = self.partitions_in(list);
         if partitions.is_empty() {
             return;
         }
@@ -105,19 +100,22 @@ impl<T: OffsetTracker> ConsumerContext for WindowContext<T> {
             // librdkafka keeps a partition's paused flag across a revoke and a new
             // assignment; the window starts afresh, so the partition must too.
             let _ = consumer.resume(list);
-            let partitions: Vec<i32> = list
-                .elements()
-                .iter()
-                .filter(|e| e.topic() == self.topic)
-                .map(|e| e.partition())
-                .collect();
-            self.window.assigned(&partitions);
+            self.window.assigned(&self.partitions_in(list));
         }
         self.rebalances.record(&self.member, rebalance);
     }
 }
 
 impl<T: OffsetTracker> WindowContext<T> {
+    /// The partitions of this consumer's topic in a rebalance's `list`.
+    fn partitions_in(&self, list: &TopicPartitionList) -> Vec<i32> {
+        list.elements()
+            .iter()
+            .filter(|e| e.topic() == self.topic)
+            .map(|e| e.partition())
+            .collect()
+    }
+
     fn drain(&self, partitions: &[i32]) -> bool {
         let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|handle| {
             handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
