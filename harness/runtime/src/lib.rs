@@ -109,7 +109,9 @@ pub fn init_tracing() {
 }
 
 /// [`init_tracing`] for the lab scenario binaries (`cargo run -p lab-4-N`), which
-/// run hundreds of payments under a progress spinner: the default filter is
+/// run hundreds of payments under a progress spinner, and for the report
+/// binaries (`targets`, `replay-rate`), which run tens of thousands and print
+/// their figures to stdout: the default filter is
 /// [`QUIET_LOG_FILTER`] (warnings and errors, no per-payment events).
 /// `RUST_LOG` and `LOG_TIMESTAMPS` work as in [`init_tracing`].
 pub fn init_tracing_quiet() {

@@ -63,7 +63,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() {
-    harness::init_tracing();
+    harness::init_tracing_quiet();
     exit_on_error(measure(Args::parse()).await)
 }
 

@@ -78,7 +78,7 @@ impl Exercise for OneAtATime {
 
 #[tokio::main]
 async fn main() {
-    harness::init_tracing();
+    harness::init_tracing_quiet();
     exit_on_error(measure(Args::parse()).await)
 }
 
