@@ -120,10 +120,10 @@ pub async fn run<E: Exercise>(
     )?;
     let timeouts = &pipeline.timeouts;
     let properties = timeouts.consumer_properties();
-    // A short fetch wait: when the live topic goes quiet for a moment, the
-    // next payment is fetched within 50 ms rather than up to 500 ms
-    // (librdkafka's default); a payment service is judged on latency.
-    let config = member_config(&properties, &[("fetch.wait.max.ms", "50")]);
+    // Nothing beyond the group's timeouts: the windowed consumer's own
+    // settings (`lab_4_6_kit::poll::windowed_consumer`) already keep the fetch
+    // wait short, so a payment on a quiet topic is fetched within 50 ms.
+    let config = member_config(&properties, &[]);
     let settings = member_settings(group, &pipeline.topic, member, timeouts, &config);
     // The record tasks belong to this consumer: when it is dropped (a crash
     // simulated by aborting its task) or stops, so are they, wherever they are.

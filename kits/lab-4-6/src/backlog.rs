@@ -6,8 +6,9 @@
 //! partition, and a resumed partition waits to join the next fetch request.
 //! The request in flight, for the partitions that have caught up with the end
 //! of their log, is held by the broker for up to `fetch.wait.max.ms` (500 ms by
-//! default), so a resume costs up to half a second. Paid once per window, that
-//! cost dominates: a window of 1 would run at a few payments per second. So a
+//! default, 50 ms on the windowed consumer), so a resume costs up to that wait
+//! and a fetch round trip. Paid once per window, that cost dominates: a window
+//! of 1 would run at a few payments per second. So a
 //! full partition first parks what keeps arriving, and the poll loop pauses it
 //! only when its backlog is full too; by the time it is resumed (half the
 //! backlog worked off), the refetch overlaps the work on the other half.
