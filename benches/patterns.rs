@@ -243,20 +243,13 @@ fn slow_group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTi
     group
 }
 
-/// The median of one benchmark's runs, `None` when it did not run (both summaries
-/// use it: a filtered-out benchmark is "not measured", never a 0).
-fn median_of(mut runs: Vec<Duration>) -> Option<Duration> {
-    runs.sort();
-    runs.get(runs.len() / 2).copied()
-}
-
 /// Ratios taken in this run: each pattern against itself at 0% failures, and
 /// each against DLQ-only at the same rate. A pattern or a baseline that a filter
 /// (`cargo bench -- throughput`) left out is "not measured", never a 0.
 fn summary() -> String {
     let all = measured();
     let median = |pattern: Pattern, pct: u32, pick: fn(&Measured) -> Duration| {
-        median_of(all.get(&(pattern, pct))?.iter().map(pick).collect())
+        harness::measure::median(all.get(&(pattern, pct))?.iter().map(pick))
     };
     let mut table = harness::measure::summary::table(&[
         "pattern",

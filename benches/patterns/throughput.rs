@@ -171,7 +171,7 @@ pub fn group(c: &mut Criterion, runtime: &tokio::runtime::Runtime, broker: &Brok
 fn summary() -> String {
     let all = measured();
     let rate = |member: Member| {
-        let median = super::median_of(all.get(&member)?.clone())?;
+        let median = harness::measure::median(all.get(&member)?.iter().copied())?;
         Some(PAYMENTS as f64 / median.as_secs_f64().max(1e-9))
     };
     let (ceiling, fair) = (rate(Member::Ceiling), rate(Member::FairBaseline));

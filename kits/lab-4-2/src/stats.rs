@@ -79,8 +79,7 @@ impl DlqStats {
 
     /// The median of [`DlqStats::failure_handling_us`] (`None`: no failure yet).
     pub fn failure_handling_median_us(&self) -> Option<u64> {
-        let mut samples = self.failure_handling_us.lock().ok()?.clone();
-        samples.sort_unstable();
-        samples.get(samples.len() / 2).copied()
+        let samples = self.failure_handling_us.lock().ok()?;
+        harness::measure::median(samples.iter().copied())
     }
 }

@@ -154,11 +154,8 @@ impl Analysis {
             rebalances,
             produced: observed.produced.len(),
             processed: processed.len(),
-            median_wait_ms: {
-                let mut waits: Vec<i64> = processed.iter().map(|o| o.latency_ms()).collect();
-                waits.sort_unstable();
-                waits.get(waits.len() / 2).copied().unwrap_or(0)
-            },
+            median_wait_ms: harness::measure::median(processed.iter().map(|o| o.latency_ms()))
+                .unwrap_or(0),
             lost,
             duplicates_graceful,
             duplicates_after_kill,

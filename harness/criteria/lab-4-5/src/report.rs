@@ -4,12 +4,9 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
-use crate::analysis::Analysis;
+use harness::measure::median;
 
-fn median(mut values: Vec<i64>) -> Option<i64> {
-    values.sort_unstable();
-    values.get(values.len() / 2).copied()
-}
+use crate::analysis::Analysis;
 
 /// The table, as the terminal shows it (`markdown`: as the README quotes it).
 pub fn table(analyses: &[Analysis], markdown: bool) -> String {
@@ -40,7 +37,7 @@ pub fn table(analyses: &[Analysis], markdown: bool) -> String {
             changes.len().to_string(),
             format!(
                 "{} / {} ms",
-                median(stops.clone()).unwrap_or(0),
+                median(stops.iter().copied()).unwrap_or(0),
                 stops.iter().max().unwrap_or(&0)
             ),
             unmoved_wait

@@ -12,6 +12,16 @@ pub mod rebalance;
 pub mod summary;
 pub mod throughput;
 
+/// The median of `values` (the upper middle one of an even count), `None` when
+/// there are none: a figure nobody measured is "not measured", never a 0. Every
+/// report quotes medians of several runs rather than one run's figure, because
+/// one run on a busy 2-core machine can be off by half.
+pub fn median<T: PartialOrd + Copy>(values: impl IntoIterator<Item = T>) -> Option<T> {
+    let mut values: Vec<T> = values.into_iter().collect();
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    values.get(values.len() / 2).copied()
+}
+
 /// `numerator / denominator`, for the ratios every report quotes (a zero
 /// denominator counts as 1 ms, so a ratio is always a number).
 pub fn ratio(numerator: std::time::Duration, denominator: std::time::Duration) -> f64 {

@@ -126,9 +126,7 @@ async fn measure(args: Args) -> anyhow::Result<()> {
 }
 
 fn median_rate(runs: &[ReplayRate]) -> f64 {
-    let mut rates: Vec<f64> = runs.iter().map(ReplayRate::per_second).collect();
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
+    harness::measure::median(runs.iter().map(ReplayRate::per_second)).unwrap_or_default()
 }
 
 fn every_run(runs: &[ReplayRate]) -> String {
