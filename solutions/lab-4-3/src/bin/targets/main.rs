@@ -9,6 +9,8 @@
 //!    are acknowledged (≥ 0.5). That is the fair baseline: the pipeline, too, must
 //!    report or forward every payment before it may commit it. Also reported: the
 //!    pipeline at 0% failures, and both against a bare consume-and-commit loop.
+//!    Every member runs once per round (3 rounds of 80,000 payments by default),
+//!    and each ratio quoted is the median round's, with every round's beside it.
 //! 4. Memory: a `retry-processor --level 3` process holding 100,000 records that
 //!    are not due yet keeps its RSS at most 64 MB (the records wait in Kafka).
 //!
@@ -48,7 +50,8 @@ struct Args {
     /// Payments in each throughput run. Four times the `patterns` bench's
     /// 20,000: a run of 20,000 lasts a third of a second, and its start and
     /// end swing a ratio by half from round to round (0.34 to 0.73 at 30% in
-    /// one run of five rounds); with 80,000 the rounds agree (0.67, 0.68, 0.67).
+    /// one run of five rounds); rounds of 80,000 spread less (0.49 to 0.68 at
+    /// 30% over three runs of three rounds, each run's median 0.57 to 0.67).
     #[arg(long, default_value_t = 80_000)]
     throughput_payments: usize,
     /// Rounds of the throughput step (each runs every member once); the
