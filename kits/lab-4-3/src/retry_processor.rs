@@ -128,9 +128,10 @@ impl NotYetDue<'_> {
 ///
 /// A level holds records in Kafka, so it keeps librdkafka's prefetch small (the
 /// default would buffer up to 64 MB per partition of records that are not due),
-/// and keeps `fetch.wait.max.ms` short: a resumed partition shares its fetch
-/// request with the others, and waiting 500 ms (the default) for data on them
-/// would make every retry up to half a second late.
+/// and keeps `fetch.wait.max.ms` shorter still than the windowed consumer's
+/// 50 ms: a resumed partition shares its fetch request with the others, and
+/// each millisecond the broker waits for data on them makes a retry that much
+/// later (librdkafka's default, 500 ms, would make it up to half a second late).
 pub const LEVEL_CONSUMER_SETTINGS: [(&str, &str); 8] = [
     ("queued.max.messages.kbytes", "1024"),
     ("fetch.max.bytes", "1048576"),

@@ -7,11 +7,12 @@
 //! The request in flight, for the partitions that have caught up with the end
 //! of their log, is held by the broker for up to `fetch.wait.max.ms` (500 ms by
 //! default, 50 ms on the windowed consumer), so a resume costs up to that wait
-//! and a fetch round trip. Paid once per window, that cost dominates: a window
-//! of 1 would run at a few payments per second. So a
-//! full partition first parks what keeps arriving, and the poll loop pauses it
-//! only when its backlog is full too; by the time it is resumed (half the
-//! backlog worked off), the refetch overlaps the work on the other half.
+//! and a fetch round trip. Paid once per window, that cost dominates: with the
+//! default wait, a window of 1 that paused at once ran at 7 payments per
+//! second. So a full partition first parks what keeps arriving, and the poll
+//! loop pauses it only when its backlog is full too; by the time it is resumed
+//! (half the backlog worked off), the refetch overlaps the work on the other
+//! half.
 //!
 //! A parked record is not started: the tracker does not know it, nothing is
 //! committed past it (its offset is above every started one of its partition),

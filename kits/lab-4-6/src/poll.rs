@@ -52,8 +52,9 @@ pub struct WindowedSettings<'a> {
     pub drain_timeout: Duration,
     /// How long a shutdown waits for every record in flight.
     pub shutdown_drain: Duration,
-    /// More librdkafka properties for the consumer (Lab 4.3's heartbeat and
-    /// fetch wait, say); empty for most.
+    /// More librdkafka properties for the consumer, applied after the loop's
+    /// own (Lab 4.3's heartbeat, and its levels' shorter fetch wait, say);
+    /// empty for most.
     pub extra_config: &'a [(&'a str, &'a str)],
 }
 

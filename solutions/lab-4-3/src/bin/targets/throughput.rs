@@ -50,12 +50,14 @@ impl Round {
     }
 }
 
-/// The median of a figure over the rounds: a member's time, or a ratio
-/// (`baseline ÷ member`, as rates) taken within each round.
+/// Figures over the rounds: a member's median rate, or the median of a ratio
+/// (the member's rate ÷ the baseline's) taken within each round. The two are
+/// medians on their own, so a member's median rate ÷ the baseline's need not
+/// equal the median ratio: the ratio is the figure, the rates say how fast.
 pub struct Rounds<'a>(pub &'a [Round]);
 
 impl Rounds<'_> {
-    /// The median round's time for one member, as payments per second.
+    /// A member's median time over the rounds, as payments per second.
     pub fn rate(&self, count: usize, member: fn(&Round) -> Duration) -> f64 {
         let took = median(self.0.iter().map(member)).unwrap_or_default();
         count as f64 / took.as_secs_f64().max(1e-9)
