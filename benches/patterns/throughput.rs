@@ -24,7 +24,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use harness::measure::throughput::{raw_consume_and_commit, raw_consume_produce_commit};
+use harness::measure::throughput::{
+    per_second, raw_consume_and_commit, raw_consume_produce_commit,
+};
 use harness::Broker;
 
 /// Payments per run of every member: enough that each runs for a quarter of
@@ -172,7 +174,7 @@ fn summary() -> String {
     let all = measured();
     let rate = |member: Member| {
         let median = harness::measure::median(all.get(&member)?.iter().copied())?;
-        Some(PAYMENTS as f64 / median.as_secs_f64().max(1e-9))
+        Some(per_second(PAYMENTS, median))
     };
     let (ceiling, fair) = (rate(Member::Ceiling), rate(Member::FairBaseline));
     let ratio = |per_second: f64, baseline: Option<f64>| match baseline {

@@ -10,7 +10,8 @@
 //!    report or forward every payment before it may commit it. Also reported: the
 //!    pipeline at 0% failures, and both against a bare consume-and-commit loop.
 //!    Every member runs once per round (3 rounds of 80,000 payments by default),
-//!    and each ratio quoted is the median round's, with every round's beside it.
+//!    and each ratio quoted is the median of the ratios taken within each round,
+//!    with every round's beside it.
 //! 4. Memory: a `retry-processor --level 3` process holding 100,000 records that
 //!    are not due yet keeps its RSS at most 64 MB (the records wait in Kafka).
 //!
@@ -55,7 +56,7 @@ struct Args {
     #[arg(long, default_value_t = 80_000)]
     throughput_payments: usize,
     /// Rounds of the throughput step (each runs every member once); the
-    /// report quotes the median round.
+    /// report quotes the median of each ratio over the rounds.
     #[arg(long, default_value_t = 3)]
     throughput_rounds: usize,
     /// Records held by the retry level in the memory step.

@@ -6,10 +6,12 @@
 //! Why rounds: one run on a 2-core machine that also runs the broker can be off
 //! by half (the fair baseline alone has ranged from 54,000 to 77,000 payments/s
 //! between runs). Each round runs every member once, so a ratio is always taken
-//! between runs minutes apart at most, and the report quotes the median round.
+//! between runs minutes apart at most, and the report quotes the median of each
+//! ratio over the rounds.
 
 use std::time::Duration;
 
+use harness::measure::throughput::per_second;
 use harness::measure::{median, ratio};
 use harness::Broker;
 use lab_4_3_criteria::scenario::PARTITIONS;
@@ -59,8 +61,7 @@ pub struct Rounds<'a>(pub &'a [Round]);
 impl Rounds<'_> {
     /// A member's median time over the rounds, as payments per second.
     pub fn rate(&self, count: usize, member: fn(&Round) -> Duration) -> f64 {
-        let took = median(self.0.iter().map(member)).unwrap_or_default();
-        count as f64 / took.as_secs_f64().max(1e-9)
+        per_second(count, median(self.0.iter().map(member)).unwrap_or_default())
     }
 
     /// Each round's rate ratio of `member` to `baseline`, in the rounds' order.
